@@ -1,0 +1,114 @@
+"""Admission for an exam: the gates applied to the facts the registrar holds (R 4.1, H)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from server.i18n import N_
+from server.models import AdmissionDecision, Discipline, Enrolment, Exam, Student
+from server.registrar import repository
+from server.rules.admission import Admission, AdmissionFacts, Reason, decide_admission
+
+REASON_MESSAGES: dict[Reason, str] = {
+    Reason.NOT_ENROLLED: N_("not enrolled in the discipline this term"),
+    Reason.NOT_IN_EXAM_GROUPS: N_("not in this exam's groups"),
+    Reason.MIDTERMS_MISSING: N_("midterm ratings not recorded"),
+    Reason.MIDTERM_AVERAGE_BELOW_50: N_("midterm average below 50%"),
+    Reason.TUITION_DEBT: N_("tuition debt"),
+    Reason.ATTENDANCE_BELOW_80: N_("attendance below 80%"),
+}
+
+
+@dataclass(frozen=True)
+class AdmissionLine:
+    student: Student
+    discipline: Discipline
+    facts: AdmissionFacts
+    admission: Admission
+
+
+def facts_for(
+    *, enrolment: Enrolment | None, in_exam_groups: bool
+) -> AdmissionFacts:
+    if enrolment is None:
+        return AdmissionFacts(
+            enrolled=False,
+            in_exam_groups=in_exam_groups,
+            r1=None,
+            r2=None,
+            attendance_percent=None,
+            tuition_debt=False,
+        )
+    return AdmissionFacts(
+        enrolled=True,
+        in_exam_groups=in_exam_groups,
+        r1=enrolment.r1,
+        r2=enrolment.r2,
+        attendance_percent=enrolment.attendance_percent,
+        tuition_debt=enrolment.tuition_debt,
+    )
+
+
+def admission_list(db: Session, exam: Exam) -> list[AdmissionLine]:
+    """Every student of the exam's groups, per discipline, with the verdict and its reasons."""
+    group_ids = {g.group_id for g in exam.groups}
+    students = repository.students_in_groups(db, group_ids)
+    enrolments = repository.enrolments_for(
+        db, term_id=exam.exam_session.term_id, student_ids=[s.id for s in students]
+    )
+    lines: list[AdmissionLine] = []
+    for student in students:
+        for exam_discipline in exam.disciplines:
+            facts = facts_for(
+                enrolment=enrolments.get((student.id, exam_discipline.discipline_id)),
+                in_exam_groups=True,
+            )
+            lines.append(
+                AdmissionLine(
+                    student=student,
+                    discipline=exam_discipline.discipline,
+                    facts=facts,
+                    admission=decide_admission(facts),
+                )
+            )
+    return lines
+
+
+def facts_record(facts: AdmissionFacts) -> dict[str, Any]:
+    return {k: (str(v) if v is not None and not isinstance(v, bool) else v)
+            for k, v in asdict(facts).items()}
+
+
+def decide_for_exam(
+    db: Session, *, exam: Exam, student: Student, now: datetime
+) -> AdmissionDecision:
+    """Apply the gates for every discipline of the exam and store the decision with its facts."""
+    in_groups = any(g.group_id == student.group_id for g in exam.groups)
+    enrolments = repository.enrolments_for(
+        db, term_id=exam.exam_session.term_id, student_ids=[student.id]
+    )
+    reasons: list[str] = []
+    facts: dict[str, Any] = {}
+    for exam_discipline in exam.disciplines:
+        discipline_facts = facts_for(
+            enrolment=enrolments.get((student.id, exam_discipline.discipline_id)),
+            in_exam_groups=in_groups,
+        )
+        verdict = decide_admission(discipline_facts)
+        facts[exam_discipline.discipline.code] = facts_record(discipline_facts)
+        reasons.extend(r.value for r in verdict.reasons if r.value not in reasons)
+    decision = AdmissionDecision(
+        exam_id=exam.id,
+        student_id=student.id,
+        admitted=not reasons,
+        reasons=reasons,
+        facts=facts,
+        decided_at=now,
+    )
+    db.add(decision)
+    db.flush()
+    return decision

@@ -1,0 +1,105 @@
+"""The FastAPI application: ``create_app()``; the lifespan owns the engine and sessionmaker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from server.auth.dependencies import PasswordChangeRequired, verify_csrf
+from server.config import Settings, get_settings
+from server.db import create_db_engine, make_sessionmaker
+from server.errors import ExamError, InvalidInput, NotSignedIn
+from server.i18n import gettext
+from server.middleware import RequestContextMiddleware
+from server.web import STATIC_DIR, render
+
+
+def wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "") or bool(
+        request.headers.get("hx-request")
+    )
+
+
+async def handle_exam_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ExamError)
+    if wants_html(request) and not request.headers.get("hx-request"):
+        if isinstance(exc, NotSignedIn):
+            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        if isinstance(exc, PasswordChangeRequired):
+            return RedirectResponse("/account/password", status_code=303)
+    message = exc.translated()
+    fields = exc.field_errors if isinstance(exc, InvalidInput) else {}
+    if wants_html(request):
+        return render(
+            request,
+            "error.html",
+            block="content",
+            status_code=exc.status_code,
+            message=message,
+            fields=fields,
+        )
+    body: dict[str, Any] = {"error": type(exc).__name__, "message": message}
+    if fields:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=exc.status_code)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields = {
+        ".".join(str(p) for p in error["loc"][1:]) or "request": gettext("This value is not valid.")
+        for error in exc.errors()
+    }
+    return await handle_exam_error(
+        request, InvalidInput(field_errors=fields)
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "engine", None) is None:
+            engine = create_db_engine(settings.resolved_database_url())
+            app.state.engine = engine
+            app.state.sessionmaker = make_sessionmaker(engine)
+            owns_engine = True
+        else:
+            owns_engine = False
+        try:
+            yield
+        finally:
+            if owns_engine:
+                app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Emtihan",
+        lifespan=lifespan,
+        dependencies=[Depends(verify_csrf)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.add_exception_handler(ExamError, handle_exam_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_middleware(RequestContextMiddleware, settings=settings)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    from server.auth.router import router as auth_router
+    from server.health import router as health_router
+    from server.registrar.router import router as registrar_router
+
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(registrar_router)
+    return app

@@ -1,0 +1,115 @@
+"""Who may call a route: every route declares a role dependency or is explicitly public.
+
+``tests/auth/test_route_roles.py`` walks every route of the app and fails when one declares
+neither, so a new page cannot ship unprotected by accident.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from server.auth.cookies import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, read_session
+from server.auth.cookies import password_fingerprint
+from server.config import get_settings
+from server.db import DbSession, utcnow
+from server.errors import CsrfFailed, Forbidden, NotSignedIn
+from server.i18n import N_
+from server.models import Role, User
+from server.rules.accounts import password_expired
+
+ROLE_MARKER = "__emtihan_roles__"
+STAFF_ROLES = frozenset(Role) - {Role.STUDENT}
+
+
+class PasswordChangeRequired(Forbidden):
+    status_code = 403
+    message = N_("Your password has expired. Choose a new one to continue.")
+
+
+def _mark(dependency: Callable[..., Any], roles: frozenset[Role] | None) -> Callable[..., Any]:
+    # None marks a deliberately public route; a set marks the roles allowed.
+    setattr(dependency, ROLE_MARKER, roles)
+    return dependency
+
+
+def _load_user(request: Request, db: DbSession) -> User | None:
+    cached = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    claim = read_session(request, get_settings())
+    if claim is None:
+        return None
+    user = db.get(User, claim.user_id)
+    if user is None or not user.is_active:
+        return None
+    if not hmac.compare_digest(password_fingerprint(user.password_hash), claim.password_fingerprint):
+        return None
+    request.state.user = user
+    return user
+
+
+def optional_user(request: Request, db: DbSession) -> User | None:
+    return _load_user(request, db)
+
+
+def require_role(*roles: Role, allow_expired_password: bool = False) -> Callable[..., User]:
+    allowed = frozenset(roles)
+
+    def dependency(request: Request, db: DbSession) -> User:
+        user = _load_user(request, db)
+        if user is None:
+            raise NotSignedIn()
+        if user.role not in allowed:
+            raise Forbidden()
+        if not allow_expired_password and staff_password_expired(user, now=utcnow()):
+            raise PasswordChangeRequired()
+        return user
+
+    dependency.__name__ = "require_" + "_or_".join(sorted(r.value for r in allowed))
+    return _mark(dependency, allowed)  # type: ignore[return-value]
+
+
+def staff_password_expired(user: User, *, now: datetime) -> bool:
+    """The 42-day expiry (H) applies to staff; students sign in at the seat with their ID code."""
+    return user.role in STAFF_ROLES and password_expired(
+        changed_at=user.password_changed_at, now=now
+    )
+
+
+def public() -> None:
+    """Marks a route that anyone may open (sign-in page, health check, static files)."""
+
+
+_mark(public, None)
+
+
+async def verify_csrf(request: Request) -> None:
+    """Every unsafe request must echo the CSRF cookie in a header or a form field."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    expected = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
+        raise CsrfFailed()
+
+
+Public = Depends(public)
+AnyUser = Annotated[User, Depends(require_role(*Role))]
+AnyUserExpiredOk = Annotated[User, Depends(require_role(*Role, allow_expired_password=True))]
+StaffUser = Annotated[User, Depends(require_role(*STAFF_ROLES))]
+RegistrarUser = Annotated[User, Depends(require_role(Role.REGISTRAR, Role.ADMIN))]
+AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+ProctorUser = Annotated[User, Depends(require_role(Role.PROCTOR, Role.ADMIN))]
+DepartmentHeadUser = Annotated[User, Depends(require_role(Role.DEPARTMENT_HEAD, Role.ADMIN))]
+MaybeUser = Annotated[User | None, Depends(optional_user)]

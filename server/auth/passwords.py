@@ -1,0 +1,60 @@
+"""Password hashing with argon2id at parameters measured on the lab server (docs/SECURITY.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from server.config import get_settings
+
+# A hash no password can match: accounts created by a roster import wait for the registrar to
+# issue a first password.
+UNUSABLE_PASSWORD = "!unusable"  # noqa: S105
+
+# Verified against when the login name is unknown, so both paths cost the same time.
+_DUMMY_PASSWORD = "Dummy#password1"  # noqa: S105
+
+
+@lru_cache(maxsize=4)
+def _hasher(memory_kib: int, time_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, hash_len=32
+    )
+
+
+def hasher() -> PasswordHasher:
+    settings = get_settings()
+    return _hasher(
+        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
+    )
+
+
+def hash_password(password: str) -> str:
+    return hasher().hash(password)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password(_DUMMY_PASSWORD)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash or password_hash == UNUSABLE_PASSWORD:
+        try:
+            hasher().verify(_dummy_hash(), password)
+        except VerificationError:
+            pass
+        return False
+    try:
+        return hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    try:
+        return hasher().check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False

@@ -1,0 +1,42 @@
+"""Queries for accounts and failed sign-ins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from server.models import LoginFailure, User
+
+
+def user_by_login(db: Session, login: str) -> User | None:
+    return db.execute(select(User).where(User.login == login)).scalar_one_or_none()
+
+
+def failures_since(db: Session, *, login: str, since: datetime) -> int:
+    return db.execute(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.login == login, LoginFailure.at >= since)
+    ).scalar_one()
+
+
+def address_failures_since(db: Session, *, address: str, since: datetime) -> int:
+    return db.execute(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.address == address, LoginFailure.at >= since)
+    ).scalar_one()
+
+
+def oldest_failure_since(db: Session, *, login: str, since: datetime) -> datetime | None:
+    return db.execute(
+        select(func.min(LoginFailure.at)).where(
+            LoginFailure.login == login, LoginFailure.at >= since
+        )
+    ).scalar_one()
+
+
+def clear_failures(db: Session, *, login: str) -> None:
+    db.execute(delete(LoginFailure).where(LoginFailure.login == login))

@@ -1,0 +1,182 @@
+"""The ``emtihan`` command: serve, demo, db, user, roster, audit, bank."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from server.config import get_settings
+from server.db import create_db_engine, make_sessionmaker, utcnow
+from server.db.engine import WRITE_INTENT
+
+app = typer.Typer(help="Emtihan — the exam testing server for university computer labs.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+roster_app = typer.Typer(help="The registrar's roster.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+bank_app = typer.Typer(help="Question banks.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(roster_app, name="roster")
+app.add_typer(audit_app, name="audit")
+app.add_typer(bank_app, name="bank")
+
+
+def _session() -> Session:
+    engine = create_db_engine(get_settings().resolved_database_url())
+    session = make_sessionmaker(engine)()
+    # CLI commands write; take SQLite's write lock at BEGIN like a web request that writes.
+    session.connection(execution_options={WRITE_INTENT: True})
+    return session
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web application with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("server.main:app", host=host, port=port, workers=workers, proxy_headers=True,
+                forwarded_allow_ips="127.0.0.1")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Create or migrate the schema (Alembic is the only way the schema is made)."""
+    from server.db.migrate import upgrade
+
+    settings = get_settings()
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(url)
+    try:
+        upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    typer.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def demo(
+    base_url: Annotated[str, typer.Option(help="Where the server will be reachable.")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
+    """Load the demo term (idempotent) and print the URLs and logins for every role."""
+    from server.demo import STAFF, STAFF_PASSWORD, STUDENT_PASSWORD, load_demo
+
+    settings = get_settings()
+    with _session() as db:
+        summary = load_demo(db, now=utcnow())
+        db.commit()
+        from server.web import local_time
+
+        start = local_time(summary.exam.scheduled_start, settings.timezone)
+        typer.echo(("Loaded" if summary.created else "Kept") + " the demo term.")
+        typer.echo(f"Demo exam “{summary.exam.title}” starts {start} ({settings.timezone});")
+        typer.echo("check-in opens 10 minutes before.\n")
+        typer.echo(f"Open {base_url}/login and sign in as:")
+        for login, name, role, _department in STAFF:
+            typer.echo(f"  {role.value:<16} {login:<16} {STAFF_PASSWORD}   ({name})")
+        typer.echo(f"  {'student':<16} S25001 … S25020 {STUDENT_PASSWORD}")
+        typer.echo("  (S25018: midterm average below 50%; S25019: tuition debt;")
+        typer.echo("   S25020: attendance below 80%; S24001: not in the exam's group)")
+        typer.echo(f"\nAdmission list: {base_url}/registrar/exams/{summary.exam.id}")
+        typer.echo(f"Health:         {base_url}/healthz")
+
+
+@user_app.command("create")
+def user_create(
+    login: Annotated[str, typer.Argument(help="Login (a student's is the ID code).")],
+    full_name: Annotated[str, typer.Option("--name", help="Full name.")],
+    role: Annotated[str, typer.Option(help="student, proctor, department_head, registrar, "
+                                           "appeals_member, appeals_chair or admin.")],
+    department: Annotated[str | None, typer.Option(help="Department code.")] = None,
+    password: Annotated[str | None, typer.Option(
+        help="Password; prompted for when omitted.", envvar="EMTIHAN_NEW_PASSWORD")] = None,
+) -> None:
+    """Create an account; the password must meet the policy."""
+    from server.users.service import UserRefused, create_user
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _session() as db:
+        try:
+            user = create_user(db, login=login, full_name=full_name, role=role,
+                               department_code=department, password=password, now=utcnow())
+        except UserRefused as refusal:
+            typer.echo(refusal.translated(), err=True)
+            raise typer.Exit(1) from None
+        db.commit()
+        typer.echo(f"created {user.role.value} {user.login}")
+
+
+@roster_app.command("import")
+def roster_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    term: Annotated[str, typer.Option(help="Academic term code.")],
+) -> None:
+    """Import a roster (CSV or XLSX): all rows or none."""
+    from server.registrar import repository, service
+
+    data = file.read_bytes()
+    with _session() as db:
+        chosen = repository.term_by_code(db, term)
+        if chosen is None:
+            typer.echo(f"unknown term {term!r}", err=True)
+            raise typer.Exit(1)
+        try:
+            summary = service.import_roster(db, actor=None, term=chosen, filename=file.name,
+                                            data=data, now=utcnow())
+        except service.RosterRejected as rejected:
+            typer.echo(rejected.translated(), err=True)
+            for error in rejected.errors:
+                row = error.row if error.row is not None else "-"
+                typer.echo(f"  row {row}, column {error.column or '-'}: {error.message}", err=True)
+            raise typer.Exit(1) from None
+        db.commit()
+        typer.echo(
+            f"imported {summary.rows} rows: {summary.students_created} new students, "
+            f"{summary.students_updated} updated; {summary.enrolments_created} new enrolments, "
+            f"{summary.enrolments_updated} updated"
+        )
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain of the audit log; exit 1 when it is broken."""
+    from server.audit.service import verify
+
+    with _session() as db:
+        result = verify(db)
+    if result.ok:
+        typer.echo(f"audit log intact: {result.entries} entries")
+        return
+    typer.echo(f"audit log BROKEN: {len(result.breaks)} problem(s) in {result.entries} entries")
+    for chain_break in result.breaks:
+        typer.echo(f"  entry {chain_break.seq}: {chain_break.problem}")
+    raise typer.Exit(1)
+
+
+@bank_app.command("inspect")
+def bank_inspect(
+    paths: Annotated[list[str], typer.Argument(help="Question-bank files.")],
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Parse question-bank files and report what they hold; writes nothing."""
+    from question_bank.inspect import run_inspect
+
+    raise typer.Exit(run_inspect(paths, as_json=json_output, out=sys.stdout, err=sys.stderr))
+
+
+def main() -> None:
+    app()

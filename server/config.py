@@ -1,0 +1,67 @@
+"""One settings object for the whole server, read from ``EMTIHAN_*`` environment variables.
+
+Secrets never live in the repository: when ``EMTIHAN_SECRET_KEY`` is not set, a random key is
+generated once and kept in the instance folder (``var/`` by default), so sessions survive restarts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from server.rules.grading import Rounding
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EMTIHAN_", env_file=None, extra="ignore")
+
+    instance_dir: Path = REPO_ROOT / "var"
+    database_url: str = ""
+    secret_key: str = ""
+    redis_url: str = ""
+
+    # The university's clock: local dates (appeal day, schedules) are read in this zone.
+    timezone: str = "Asia/Almaty"
+    default_locale: str = "kk"
+
+    # Argon2id parameters: see docs/SECURITY.md for the measurement behind them.
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+
+    # Browsers only send Secure cookies over HTTPS (or to localhost); keep it on in production.
+    cookie_secure: bool = True
+    session_max_age_seconds: int = 12 * 3600
+
+    # Failed logins per login name within the window before further attempts are refused.
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 15 * 60
+
+    grade_rounding: Rounding = Rounding.HALF_UP
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.instance_dir / 'emtihan.db'}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.instance_dir / "secret_key"
+        if not key_file.exists():
+            self.instance_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

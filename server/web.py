@@ -1,0 +1,80 @@
+"""Rendering pages and htmx fragments from the Jinja2 templates in ``proctor_ui/templates``.
+
+An htmx request (``HX-Request``) gets only the named block of the page, rendered from the same
+template as the full page, so fragments and pages never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2_fragments import render_block
+
+from server.auth.cookies import csrf_token_for
+from server.auth.roles import ROLE_NAMES
+from server.i18n import LANGUAGE_NAMES, LOCALES, get_locale, gettext, ngettext
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "proctor_ui" / "templates"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "proctor_ui" / "static"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html", "xml"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # The callables read the request's language from a context variable at render time.
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["local"] = local_time
+    # For msgids marked in Python with N_(): newstyle _() would %-format them, and "50%" breaks.
+    env.filters["translate"] = gettext
+    return env
+
+
+def local_time(instant: datetime, timezone: str) -> str:
+    """An instant as the university's wall-clock time."""
+    return instant.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def page_context(request: Request, **context: Any) -> dict[str, Any]:
+    return {
+        "request": request,
+        "user": getattr(request.state, "user", None),
+        "csrf_token": csrf_token_for(request),
+        "locale": get_locale(),
+        "locales": [(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+        "role_names": {role.value: gettext(name) for role, name in ROLE_NAMES.items()},
+        **context,
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page, or only ``block`` of it when htmx asks for a fragment."""
+    env = environment()
+    full_context = page_context(request, **context)
+    wants_fragment = block is not None and request.headers.get("hx-request") == "true"
+    if wants_fragment:
+        assert block is not None
+        html = render_block(env, template, block, full_context)
+    else:
+        html = env.get_template(template).render(full_context)
+    return HTMLResponse(html, status_code=status_code)
