@@ -20,6 +20,7 @@ REASON_MESSAGES: dict[Reason, str] = {
     Reason.MIDTERM_AVERAGE_BELOW_50: N_("midterm average below 50%"),
     Reason.TUITION_DEBT: N_("tuition debt"),
     Reason.ATTENDANCE_BELOW_80: N_("attendance below 80%"),
+    Reason.ATTENDANCE_NOT_RECORDED: N_("attendance not recorded"),
 }
 
 
