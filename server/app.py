@@ -31,7 +31,9 @@ async def handle_exam_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ExamError)
     if wants_html(request) and not request.headers.get("hx-request"):
         if isinstance(exc, NotSignedIn):
-            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            target = quote(
+                request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            )
             return RedirectResponse(f"/login?next={target}", status_code=303)
         if isinstance(exc, PasswordChangeRequired):
             return RedirectResponse("/account/password", status_code=303)
@@ -58,9 +60,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
         ".".join(str(p) for p in error["loc"][1:]) or "request": gettext("This value is not valid.")
         for error in exc.errors()
     }
-    return await handle_exam_error(
-        request, InvalidInput(field_errors=fields)
-    )
+    return await handle_exam_error(request, InvalidInput(field_errors=fields))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,9 +13,13 @@ from sqlalchemy.orm import Session
 from server.config import get_settings
 from server.db import create_db_engine, make_sessionmaker, utcnow
 from server.db.engine import WRITE_INTENT
+from server.i18n import LOCALES, set_locale
 
-app = typer.Typer(help="Emtihan — the exam testing server for university computer labs.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Emtihan — the exam testing server for university computer labs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 roster_app = typer.Typer(help="The registrar's roster.", no_args_is_help=True)
@@ -25,6 +30,21 @@ app.add_typer(user_app, name="user")
 app.add_typer(roster_app, name="roster")
 app.add_typer(audit_app, name="audit")
 app.add_typer(bank_app, name="bank")
+
+
+def operator_locale(environ: dict[str, str]) -> str:
+    """The terminal's language (LC_ALL, LC_MESSAGES, LANG), when it is one of ours; else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            language = value.split(".")[0].split("_")[0].lower()
+            return language if language in LOCALES else "en"
+    return "en"
+
+
+@app.callback()
+def _choose_language() -> None:
+    set_locale(operator_locale(dict(os.environ)))
 
 
 def _session() -> Session:
@@ -44,8 +64,14 @@ def serve(
     """Serve the web application with uvicorn."""
     import uvicorn
 
-    uvicorn.run("server.main:app", host=host, port=port, workers=workers, proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1")
+    uvicorn.run(
+        "server.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )
 
 
 @db_app.command("upgrade")
@@ -98,11 +124,18 @@ def demo(
 def user_create(
     login: Annotated[str, typer.Argument(help="Login (a student's is the ID code).")],
     full_name: Annotated[str, typer.Option("--name", help="Full name.")],
-    role: Annotated[str, typer.Option(help="student, proctor, department_head, registrar, "
-                                           "appeals_member, appeals_chair or admin.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="student, proctor, department_head, registrar, "
+            "appeals_member, appeals_chair or admin."
+        ),
+    ],
     department: Annotated[str | None, typer.Option(help="Department code.")] = None,
-    password: Annotated[str | None, typer.Option(
-        help="Password; prompted for when omitted.", envvar="EMTIHAN_NEW_PASSWORD")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password; prompted for when omitted.", envvar="EMTIHAN_NEW_PASSWORD"),
+    ] = None,
 ) -> None:
     """Create an account; the password must meet the policy."""
     from server.users.service import UserRefused, create_user
@@ -111,8 +144,15 @@ def user_create(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _session() as db:
         try:
-            user = create_user(db, login=login, full_name=full_name, role=role,
-                               department_code=department, password=password, now=utcnow())
+            user = create_user(
+                db,
+                login=login,
+                full_name=full_name,
+                role=role,
+                department_code=department,
+                password=password,
+                now=utcnow(),
+            )
         except UserRefused as refusal:
             typer.echo(refusal.translated(), err=True)
             raise typer.Exit(1) from None
@@ -135,8 +175,9 @@ def roster_import(
             typer.echo(f"unknown term {term!r}", err=True)
             raise typer.Exit(1)
         try:
-            summary = service.import_roster(db, actor=None, term=chosen, filename=file.name,
-                                            data=data, now=utcnow())
+            summary = service.import_roster(
+                db, actor=None, term=chosen, filename=file.name, data=data, now=utcnow()
+            )
         except service.RosterRejected as rejected:
             typer.echo(rejected.translated(), err=True)
             for error in rejected.errors:

@@ -9,6 +9,7 @@ once, and a new demo exam is scheduled whenever no demo exam is still to come.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -62,11 +63,26 @@ STAFF = (
 
 # (surname, given name) — twenty students of group CS-25.
 NAMES = (
-    "Abenova Aigerim", "Bekov Nurlan", "Dauletova Aruzhan", "Yesenov Daniyar",
-    "Zhaksylykova Madina", "Ibraimov Alibek", "Kassymova Dinara", "Lukpanov Yerlan",
-    "Mukanova Zarina", "Nurpeisov Askar", "Omarova Aliya", "Rakhimov Timur",
-    "Sadykova Kamila", "Tulegenov Bauyrzhan", "Utepova Assel", "Khamitov Ruslan",
-    "Shaimerdenova Aizhan", "Yermekov Adil", "Zhunusova Laura", "Kenzhebekov Miras",
+    "Abenova Aigerim",
+    "Bekov Nurlan",
+    "Dauletova Aruzhan",
+    "Yesenov Daniyar",
+    "Zhaksylykova Madina",
+    "Ibraimov Alibek",
+    "Kassymova Dinara",
+    "Lukpanov Yerlan",
+    "Mukanova Zarina",
+    "Nurpeisov Askar",
+    "Omarova Aliya",
+    "Rakhimov Timur",
+    "Sadykova Kamila",
+    "Tulegenov Bauyrzhan",
+    "Utepova Assel",
+    "Khamitov Ruslan",
+    "Shaimerdenova Aizhan",
+    "Yermekov Adil",
+    "Zhunusova Laura",
+    "Kenzhebekov Miras",
 )
 
 
@@ -87,7 +103,9 @@ GATES = {
     19: DemoGate(Decimal("66"), Decimal("71"), Decimal("72.5"), False),  # attendance
 }
 
-OPERATIONS = {
+Operation = Callable[[int, int], int]
+
+OPERATIONS: dict[str, tuple[str, Operation | None]] = {
     "add": ("+", lambda a, b: a + b),
     "subtract": ("−", lambda a, b: a - b),
     "multiply": ("×", lambda a, b: a * b),
@@ -148,16 +166,31 @@ def _bank(db: Session, discipline: Discipline, author: User) -> None:
             if candidate != answer:
                 distractors.add(candidate)
         values = [answer, *sorted(distractors)]
-        item = Item(discipline_id=discipline.id, topic_id=topics[key].id,
-                    external_ref=f"demo-{number + 1:03d}", status=ItemStatus.APPROVED)
-        version = ItemVersion(item=item, version=1, type=ItemType.SINGLE_CHOICE,
-                              shuffle_options=True, difficulty=1 + number % 3,
-                              source_format="demo", created_by_id=author.id)
-        version.texts = [ItemText(language=lang, text=stem.format(a=a, op=symbol, b=b))
-                         for lang, stem in STEMS.items()]
+        item = Item(
+            discipline_id=discipline.id,
+            topic_id=topics[key].id,
+            external_ref=f"demo-{number + 1:03d}",
+            status=ItemStatus.APPROVED,
+        )
+        version = ItemVersion(
+            item=item,
+            version=1,
+            type=ItemType.SINGLE_CHOICE,
+            shuffle_options=True,
+            difficulty=1 + number % 3,
+            source_format="demo",
+            created_by_id=author.id,
+        )
+        version.texts = [
+            ItemText(language=lang, text=stem.format(a=a, op=symbol, b=b))
+            for lang, stem in STEMS.items()
+        ]
         version.options = [
-            ItemOption(position=position, fraction=Decimal(1) if value == answer else Decimal(0),
-                       texts=[ItemOptionText(language=lang, text=str(value)) for lang in Language])
+            ItemOption(
+                position=position,
+                fraction=Decimal(1) if value == answer else Decimal(0),
+                texts=[ItemOptionText(language=lang, text=str(value)) for lang in Language],
+            )
             for position, value in enumerate(values, start=1)
         ]
         db.add(item)
@@ -168,12 +201,22 @@ def _bank(db: Session, discipline: Discipline, author: User) -> None:
 def _load_term(db: Session, today: date) -> None:
     cs = _get_or_create_department(db, "CS", "Computer Science")
     math = _get_or_create_department(db, "MATH", "Mathematics")
-    term = AcademicTerm(code=DEMO_TERM, name="Demo term",
-                        starts_on=today - timedelta(days=90), ends_on=today + timedelta(days=60))
+    term = AcademicTerm(
+        code=DEMO_TERM,
+        name="Demo term",
+        starts_on=today - timedelta(days=90),
+        ends_on=today + timedelta(days=60),
+    )
     db.add(term)
     db.flush()
-    db.add(ExamSession(term_id=term.id, name="Demo exam session",
-                       starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=30)))
+    db.add(
+        ExamSession(
+            term_id=term.id,
+            name="Demo exam session",
+            starts_on=today - timedelta(days=1),
+            ends_on=today + timedelta(days=30),
+        )
+    )
     calculus = Discipline(code="MATH101", name="Calculus I", department_id=math.id, credits=5)
     algorithms = Discipline(code="CS201", name="Algorithms", department_id=cs.id, credits=5)
     db.add_all([calculus, algorithms])
@@ -181,8 +224,14 @@ def _load_term(db: Session, today: date) -> None:
     departments = {"CS": cs.id, "MATH": math.id}
     users = {}
     for login, name, role, department in STAFF:
-        user = User(login=login, full_name=name, role=role, password_hash=staff_hash,
-                    department_id=departments.get(department or ""), locale=Language.EN)
+        user = User(
+            login=login,
+            full_name=name,
+            role=role,
+            password_hash=staff_hash,
+            department_id=departments.get(department or ""),
+            locale=Language.EN,
+        )
         db.add(user)
         users[login] = user
     db.flush()
@@ -198,40 +247,73 @@ def _load_term(db: Session, today: date) -> None:
     student_hash = hash_password(STUDENT_PASSWORD)
     for index, name in enumerate(NAMES):
         id_code = f"S25{index + 1:03d}"
-        user = User(login=id_code, full_name=name, role=Role.STUDENT, password_hash=student_hash,
-                    locale=Language.KK)
+        user = User(
+            login=id_code,
+            full_name=name,
+            role=Role.STUDENT,
+            password_hash=student_hash,
+            locale=Language.KK,
+        )
         student = Student(id_code=id_code, full_name=name, group_id=group.id, user=user)
         db.add(student)
         db.flush()
         gate = GATES.get(index, NORMAL)
-        db.add(Enrolment(student_id=student.id, discipline_id=calculus.id, term_id=term.id,
-                         r1=gate.r1, r2=gate.r2, attendance_percent=gate.attendance,
-                         tuition_debt=gate.debt))
+        db.add(
+            Enrolment(
+                student_id=student.id,
+                discipline_id=calculus.id,
+                term_id=term.id,
+                r1=gate.r1,
+                r2=gate.r2,
+                attendance_percent=gate.attendance,
+                tuition_debt=gate.debt,
+            )
+        )
     # A student of another group: refused as "not in this exam's groups" if they try to sign in.
-    outsider_user = User(login="S24001", full_name="Sarsenov Aidos", role=Role.STUDENT,
-                         password_hash=student_hash, locale=Language.RU)
-    outsider = Student(id_code="S24001", full_name="Sarsenov Aidos", group_id=other.id,
-                       user=outsider_user)
+    outsider_user = User(
+        login="S24001",
+        full_name="Sarsenov Aidos",
+        role=Role.STUDENT,
+        password_hash=student_hash,
+        locale=Language.RU,
+    )
+    outsider = Student(
+        id_code="S24001", full_name="Sarsenov Aidos", group_id=other.id, user=outsider_user
+    )
     db.add(outsider)
     db.flush()
-    db.add(Enrolment(student_id=outsider.id, discipline_id=calculus.id, term_id=term.id,
-                     r1=NORMAL.r1, r2=NORMAL.r2, attendance_percent=NORMAL.attendance,
-                     tuition_debt=False))
+    db.add(
+        Enrolment(
+            student_id=outsider.id,
+            discipline_id=calculus.id,
+            term_id=term.id,
+            r1=NORMAL.r1,
+            r2=NORMAL.r2,
+            attendance_percent=NORMAL.attendance,
+            tuition_debt=False,
+        )
+    )
     db.flush()
 
 
-def load_demo(db: Session, *, now: datetime, starts_in: timedelta = timedelta(minutes=15)) -> DemoSummary:
+def load_demo(
+    db: Session, *, now: datetime, starts_in: timedelta = timedelta(minutes=15)
+) -> DemoSummary:
     created = False
-    term = db.execute(select(AcademicTerm).where(AcademicTerm.code == DEMO_TERM)).scalar_one_or_none()
+    term = db.execute(
+        select(AcademicTerm).where(AcademicTerm.code == DEMO_TERM)
+    ).scalar_one_or_none()
     if term is None:
         _load_term(db, now.date())
         created = True
     session = db.execute(
         select(ExamSession).join(AcademicTerm).where(AcademicTerm.code == DEMO_TERM)
     ).scalar_one()
-    upcoming = db.execute(
-        select(Exam).where(Exam.title == DEMO_EXAM_TITLE, Exam.scheduled_start > now)
-    ).scalars().first()
+    upcoming = (
+        db.execute(select(Exam).where(Exam.title == DEMO_EXAM_TITLE, Exam.scheduled_start > now))
+        .scalars()
+        .first()
+    )
     if upcoming is None:
         # Round up to the next five minutes so the start is easy to read on the console.
         start = (now + starts_in).replace(second=0, microsecond=0)
@@ -242,15 +324,25 @@ def load_demo(db: Session, *, now: datetime, starts_in: timedelta = timedelta(mi
         group = db.execute(select(StudentGroup).where(StudentGroup.code == "CS-25")).scalar_one()
         room = db.execute(select(Room).where(Room.code == "LAB-301")).scalar_one()
         registrar = db.execute(select(User).where(User.login == "registrar")).scalar_one()
-        upcoming = Exam(exam_session_id=session.id, title=DEMO_EXAM_TITLE, scheduled_start=start,
-                        duration_minutes=60, created_by_id=registrar.id,
-                        disciplines=[ExamDiscipline(discipline_id=calculus.id, position=1)],
-                        groups=[ExamGroup(group_id=group.id)],
-                        rooms=[ExamRoom(room_id=room.id)])
+        upcoming = Exam(
+            exam_session_id=session.id,
+            title=DEMO_EXAM_TITLE,
+            scheduled_start=start,
+            duration_minutes=60,
+            created_by_id=registrar.id,
+            disciplines=[ExamDiscipline(discipline_id=calculus.id, position=1)],
+            groups=[ExamGroup(group_id=group.id)],
+            rooms=[ExamRoom(room_id=room.id)],
+        )
         db.add(upcoming)
         db.flush()
-        record(db, actor=registrar, action="registrar.exam_scheduled",
-               subject=f"exam:{upcoming.id}", details={"title": DEMO_EXAM_TITLE, "demo": True},
-               at=now)
+        record(
+            db,
+            actor=registrar,
+            action="registrar.exam_scheduled",
+            subject=f"exam:{upcoming.id}",
+            details={"title": DEMO_EXAM_TITLE, "demo": True},
+            at=now,
+        )
     students = list(db.execute(select(Student).order_by(Student.id_code)).scalars())
     return DemoSummary(created=created, exam=upcoming, students=students)

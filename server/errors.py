@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from server.i18n import gettext, N_
+from server.i18n import N_, gettext
 
 
 class ExamError(Exception):

@@ -12,7 +12,6 @@ from alembic import op
 
 import server.db
 
-
 revision: str = "6434f8780df9"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

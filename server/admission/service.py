@@ -32,9 +32,7 @@ class AdmissionLine:
     admission: Admission
 
 
-def facts_for(
-    *, enrolment: Enrolment | None, in_exam_groups: bool
-) -> AdmissionFacts:
+def facts_for(*, enrolment: Enrolment | None, in_exam_groups: bool) -> AdmissionFacts:
     if enrolment is None:
         return AdmissionFacts(
             enrolled=False,
@@ -80,8 +78,10 @@ def admission_list(db: Session, exam: Exam) -> list[AdmissionLine]:
 
 
 def facts_record(facts: AdmissionFacts) -> dict[str, Any]:
-    return {k: (str(v) if v is not None and not isinstance(v, bool) else v)
-            for k, v in asdict(facts).items()}
+    return {
+        k: (str(v) if v is not None and not isinstance(v, bool) else v)
+        for k, v in asdict(facts).items()
+    }
 
 
 def decide_for_exam(

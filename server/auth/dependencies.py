@@ -13,9 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from server.auth.cookies import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, read_session
-from server.auth.cookies import password_fingerprint
-from server.config import get_settings
+from server.auth.cookies import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    password_fingerprint,
+    read_session,
+)
 from server.db import DbSession, utcnow
 from server.errors import CsrfFailed, Forbidden, NotSignedIn
 from server.i18n import N_
@@ -41,13 +45,15 @@ def _load_user(request: Request, db: DbSession) -> User | None:
     cached = getattr(request.state, "user", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    claim = read_session(request, get_settings())
+    claim = read_session(request, request.app.state.settings)
     if claim is None:
         return None
     user = db.get(User, claim.user_id)
     if user is None or not user.is_active:
         return None
-    if not hmac.compare_digest(password_fingerprint(user.password_hash), claim.password_fingerprint):
+    if not hmac.compare_digest(
+        password_fingerprint(user.password_hash), claim.password_fingerprint
+    ):
         return None
     request.state.user = user
     return user
@@ -71,7 +77,7 @@ def require_role(*roles: Role, allow_expired_password: bool = False) -> Callable
         return user
 
     dependency.__name__ = "require_" + "_or_".join(sorted(r.value for r in allowed))
-    return _mark(dependency, allowed)  # type: ignore[return-value]
+    return _mark(dependency, allowed)
 
 
 def staff_password_expired(user: User, *, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -42,10 +43,8 @@ def _dummy_hash() -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     if not password_hash or password_hash == UNUSABLE_PASSWORD:
-        try:
+        with contextlib.suppress(VerificationError):
             hasher().verify(_dummy_hash(), password)
-        except VerificationError:
-            pass
         return False
     try:
         return hasher().verify(password_hash, password)

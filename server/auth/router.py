@@ -12,7 +12,7 @@ from server.auth import service
 from server.auth.cookies import LANGUAGE_COOKIE, clear_session, write_session
 from server.auth.dependencies import AnyUser, AnyUserExpiredOk, MaybeUser, Public
 from server.db import DbSession, utcnow
-from server.errors import ExamError
+from server.errors import ExamError, InvalidInput
 from server.i18n import set_locale
 from server.models import Role
 from server.web import render
@@ -52,7 +52,7 @@ def _remember_language(response: Response, request: Request, language: str) -> N
 
 
 @router.get("/login", dependencies=[Public])
-def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
+def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "auth/login.html", next=safe_next(next), error=None, login="")
 
 
@@ -62,7 +62,7 @@ def login(
     db: DbSession,
     login: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
-    next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     settings = request.app.state.settings
     try:
@@ -76,14 +76,22 @@ def login(
         )
     except ExamError as refusal:
         return render(
-            request, "auth/login.html", status_code=refusal.status_code,
-            next=safe_next(next), error=refusal.translated(), login=login,
+            request,
+            "auth/login.html",
+            status_code=refusal.status_code,
+            next=safe_next(next),
+            error=refusal.translated(),
+            login=login,
         )
     if result.user is None:
         assert result.refusal is not None
         return render(
-            request, "auth/login.html", status_code=result.refusal.status_code,
-            next=safe_next(next), error=result.refusal.translated(), login=login,
+            request,
+            "auth/login.html",
+            status_code=result.refusal.status_code,
+            next=safe_next(next),
+            error=result.refusal.translated(),
+            login=login,
         )
     response = RedirectResponse(safe_next(next), status_code=303)
     write_session(response, settings, user_id=result.user.id, pwd_hash=result.user.password_hash)
@@ -126,14 +134,20 @@ def change_password(
         service.change_password(
             db, user=user, current=current, new=new, repeat=repeat, now=utcnow()
         )
-    except service.InvalidInput as problem:
+    except InvalidInput as problem:
         return render(
-            request, "auth/password.html", status_code=problem.status_code,
-            errors=problem.field_errors, message=problem.translated(), done=False,
+            request,
+            "auth/password.html",
+            status_code=problem.status_code,
+            errors=problem.field_errors,
+            message=problem.translated(),
+            done=False,
         )
     response = render(request, "auth/password.html", errors={}, done=True)
     # The session cookie carries the password fingerprint: re-issue it for this browser.
-    write_session(response, request.app.state.settings, user_id=user.id, pwd_hash=user.password_hash)
+    write_session(
+        response, request.app.state.settings, user_id=user.id, pwd_hash=user.password_hash
+    )
     return response
 
 
@@ -143,7 +157,7 @@ def switch_language(
     db: DbSession,
     user: MaybeUser,
     language: Annotated[str, Form(max_length=8)],
-    next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     chosen = service.set_language(db, user=user, language=language)
     set_locale(chosen.value)

@@ -43,7 +43,9 @@ class SignIn:
     refusal: WrongCredentials | None = None
 
 
-def _check_rate_limit(db: Session, settings: Settings, *, login: str, address: str, now: datetime) -> None:
+def _check_rate_limit(
+    db: Session, settings: Settings, *, login: str, address: str, now: datetime
+) -> None:
     window = timedelta(seconds=settings.login_failure_window_seconds)
     since = now - window
     by_login = repository.failures_since(db, login=login, since=since)
@@ -66,14 +68,26 @@ def sign_in(
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         db.add(LoginFailure(login=login[:64], address=address[:64], at=now))
-        record(db, actor=None, action="auth.sign_in_failed", subject=login[:200],
-               details={"address": address}, at=now)
+        record(
+            db,
+            actor=None,
+            action="auth.sign_in_failed",
+            subject=login[:200],
+            details={"address": address},
+            at=now,
+        )
         return SignIn(user=None, refusal=WrongCredentials())
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     repository.clear_failures(db, login=login)
-    record(db, actor=user, action="auth.signed_in", subject=f"user:{user.id}",
-           details={"address": address}, at=now)
+    record(
+        db,
+        actor=user,
+        action="auth.signed_in",
+        subject=f"user:{user.id}",
+        details={"address": address},
+        at=now,
+    )
     return SignIn(user=user)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
-
-from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -54,7 +54,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations_for(get_locale()).ngettext(singular, plural, n)
 
 
-def N_(message: str) -> str:  # noqa: N802  (the gettext convention)
+def N_(message: str) -> str:  # the gettext convention for "mark only"
     """Mark a string for extraction; it is translated later, where it is shown."""
     return message
 

@@ -34,9 +34,7 @@ class Exam(Base):
     groups: Mapped[list[ExamGroup]] = relationship(cascade="all, delete-orphan")
     rooms: Mapped[list[ExamRoom]] = relationship(cascade="all, delete-orphan")
 
-    __table_args__ = (
-        CheckConstraint("duration_minutes > 0", name="duration_positive"),
-    )
+    __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),)
 
 
 class ExamDiscipline(Base):

@@ -61,9 +61,7 @@ def all_terms(db: Session) -> list[AcademicTerm]:
 
 
 def all_exam_sessions(db: Session) -> list[ExamSession]:
-    return list(
-        db.execute(select(ExamSession).order_by(ExamSession.starts_on.desc())).scalars()
-    )
+    return list(db.execute(select(ExamSession).order_by(ExamSession.starts_on.desc())).scalars())
 
 
 def all_disciplines(db: Session) -> list[Discipline]:

@@ -116,8 +116,10 @@ def _records_from_csv(data: bytes, problems: list[Problem]) -> list[list[str]]:
             Problem(
                 line,
                 None,
-                N_("The file is not UTF-8 text (first bad byte on line %(line)s). "
-                   "Save it as “CSV UTF-8” and upload it again."),
+                N_(
+                    "The file is not UTF-8 text (first bad byte on line %(line)s). "
+                    "Save it as “CSV UTF-8” and upload it again."
+                ),
                 {"line": str(line)},
             )
         )
@@ -143,7 +145,7 @@ def _records_from_xlsx(data: bytes, problems: list[Problem]) -> list[list[str]]:
             problems.append(Problem(None, None, N_("The spreadsheet unpacks to more than 200 MB.")))
             return []
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001  (any failure here means "not a readable workbook")
+    except Exception:
         problems.append(Problem(None, None, N_("The file is not a readable XLSX workbook.")))
         return []
     try:
@@ -180,16 +182,26 @@ def parse_roster(filename: str, data: bytes) -> ParsedRoster:
         return ParsedRoster((), (Problem(None, None, N_("The file has no rows.")),))
     if len(records) > MAX_ROWS + 1:
         return ParsedRoster(
-            (), (Problem(None, None, N_("The file has more than %(max)s rows."),
-                         {"max": str(MAX_ROWS)}),)
+            (),
+            (
+                Problem(
+                    None, None, N_("The file has more than %(max)s rows."), {"max": str(MAX_ROWS)}
+                ),
+            ),
         )
     header = [cell.strip().lower().lstrip("\ufeff") for cell in records[0]]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         return ParsedRoster(
             (),
-            (Problem(1, None, N_("Missing column(s): %(columns)s. Expected: %(expected)s."),
-                     {"columns": ", ".join(missing), "expected": ", ".join(COLUMNS)}),),
+            (
+                Problem(
+                    1,
+                    None,
+                    N_("Missing column(s): %(columns)s. Expected: %(expected)s."),
+                    {"columns": ", ".join(missing), "expected": ", ".join(COLUMNS)},
+                ),
+            ),
         )
     unknown = [name for name in header if name and name not in COLUMNS]
     if unknown:
@@ -202,6 +214,7 @@ def parse_roster(filename: str, data: bytes) -> ParsedRoster:
     seen_pairs: dict[tuple[str, str], int] = {}
     seen_people: dict[str, tuple[int, str, str]] = {}
     for number, record in enumerate(records[1:], start=2):
+
         def cell(name: str, record: list[str] = record) -> str:
             position = index.get(name)
             if position is None or position >= len(record):
@@ -215,9 +228,12 @@ def parse_roster(filename: str, data: bytes) -> ParsedRoster:
         id_code = cell("id_code")
         if id_code and not ID_CODE_PATTERN.match(id_code):
             problems.append(
-                Problem(number, "id_code",
-                        N_("“%(value)s” is not a valid ID code (3–32 letters, digits or dashes)."),
-                        {"value": id_code})
+                Problem(
+                    number,
+                    "id_code",
+                    N_("“%(value)s” is not a valid ID code (3–32 letters, digits or dashes)."),
+                    {"value": id_code},
+                )
             )
         r1 = _percent(cell("r1"), number, "r1", problems)
         r2 = _percent(cell("r2"), number, "r2", problems)
@@ -226,16 +242,24 @@ def parse_roster(filename: str, data: bytes) -> ParsedRoster:
         pair = (id_code, cell("discipline"))
         if id_code and pair in seen_pairs:
             problems.append(
-                Problem(number, "id_code",
-                        N_("ID code %(code)s with discipline %(discipline)s is already on row %(row)s."),
-                        {"code": id_code, "discipline": pair[1], "row": str(seen_pairs[pair])})
+                Problem(
+                    number,
+                    "id_code",
+                    N_(
+                        "ID code %(code)s with discipline %(discipline)s is already on row %(row)s."
+                    ),
+                    {"code": id_code, "discipline": pair[1], "row": str(seen_pairs[pair])},
+                )
             )
         person = (cell("full_name"), cell("group"))
         if id_code in seen_people and seen_people[id_code][1:] != person:
             problems.append(
-                Problem(number, "id_code",
-                        N_("ID code %(code)s belongs to a different name or group on row %(row)s."),
-                        {"code": id_code, "row": str(seen_people[id_code][0])})
+                Problem(
+                    number,
+                    "id_code",
+                    N_("ID code %(code)s belongs to a different name or group on row %(row)s."),
+                    {"code": id_code, "row": str(seen_people[id_code][0])},
+                )
             )
         seen_pairs.setdefault(pair, number)
         seen_people.setdefault(id_code, (number, *person))

@@ -25,14 +25,24 @@ def _zone(request: Request) -> str:
 
 @router.get("")
 def exams(request: Request, db: DbSession, user: RegistrarUser) -> Response:
-    return render(request, "registrar/exams.html", exams=repository.exams_overview(db),
-                  timezone=_zone(request))
+    return render(
+        request,
+        "registrar/exams.html",
+        exams=repository.exams_overview(db),
+        timezone=_zone(request),
+    )
 
 
 @router.get("/roster")
 def roster_page(request: Request, db: DbSession, user: RegistrarUser) -> Response:
-    return render(request, "registrar/roster.html", terms=repository.all_terms(db),
-                  errors=[], summary=None, message=None)
+    return render(
+        request,
+        "registrar/roster.html",
+        terms=repository.all_terms(db),
+        errors=[],
+        summary=None,
+        message=None,
+    )
 
 
 @router.get("/roster/template.csv")
@@ -56,20 +66,36 @@ async def roster_upload(
     terms = repository.all_terms(db)
     data = await file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
-        raise InvalidInput(N_("The file is larger than %(mb)s MB."),
-                           mb=settings.max_upload_bytes // (1024 * 1024))
+        raise InvalidInput(
+            N_("The file is larger than %(mb)s MB."), mb=settings.max_upload_bytes // (1024 * 1024)
+        )
     chosen = repository.term_by_code(db, term)
     if chosen is None:
         raise InvalidInput(N_("Choose a term."))
     try:
-        summary = service.import_roster(db, actor=user, term=chosen, filename=file.filename or "",
-                                        data=data, now=utcnow())
+        summary = service.import_roster(
+            db, actor=user, term=chosen, filename=file.filename or "", data=data, now=utcnow()
+        )
     except service.RosterRejected as rejected:
-        return render(request, "registrar/roster.html", block="result", status_code=422,
-                      terms=terms, errors=rejected.errors, summary=None,
-                      message=rejected.translated())
-    return render(request, "registrar/roster.html", block="result", terms=terms, errors=[],
-                  summary=summary, message=None)
+        return render(
+            request,
+            "registrar/roster.html",
+            block="result",
+            status_code=422,
+            terms=terms,
+            errors=rejected.errors,
+            summary=None,
+            message=rejected.translated(),
+        )
+    return render(
+        request,
+        "registrar/roster.html",
+        block="result",
+        terms=terms,
+        errors=[],
+        summary=summary,
+        message=None,
+    )
 
 
 @router.get("/exams/new")
@@ -77,14 +103,27 @@ def new_exam_page(request: Request, db: DbSession, user: RegistrarUser) -> Respo
     return _exam_form(request, db, errors={}, values={})
 
 
-def _exam_form(request: Request, db: DbSession, *, errors: dict[str, str],
-               values: dict[str, object], message: str | None = None,
-               status_code: int = 200) -> Response:
+def _exam_form(
+    request: Request,
+    db: DbSession,
+    *,
+    errors: dict[str, str],
+    values: dict[str, object],
+    message: str | None = None,
+    status_code: int = 200,
+) -> Response:
     return render(
-        request, "registrar/exam_form.html", status_code=status_code,
-        sessions=repository.all_exam_sessions(db), disciplines=repository.all_disciplines(db),
-        groups=repository.all_groups(db), rooms=repository.all_rooms(db), errors=errors,
-        values=values, message=message, timezone=_zone(request),
+        request,
+        "registrar/exam_form.html",
+        status_code=status_code,
+        sessions=repository.all_exam_sessions(db),
+        disciplines=repository.all_disciplines(db),
+        groups=repository.all_groups(db),
+        rooms=repository.all_rooms(db),
+        errors=errors,
+        values=values,
+        message=message,
+        timezone=_zone(request),
     )
 
 
@@ -93,22 +132,35 @@ def schedule_exam(
     request: Request,
     db: DbSession,
     user: RegistrarUser,
-    title: Annotated[str, Form(max_length=200)],
     exam_session: Annotated[int, Form()],
-    start: Annotated[str, Form(max_length=32)],
     disciplines: Annotated[list[int], Form(default_factory=list)],
     groups: Annotated[list[int], Form(default_factory=list)],
     rooms: Annotated[list[int], Form(default_factory=list)],
+    title: Annotated[str, Form(max_length=200)] = "",
+    start: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    plan = service.ExamPlan(title=title, exam_session_id=exam_session, discipline_ids=disciplines,
-                            group_ids=groups, room_ids=rooms, local_start=start)
+    plan = service.ExamPlan(
+        title=title,
+        exam_session_id=exam_session,
+        discipline_ids=disciplines,
+        group_ids=groups,
+        room_ids=rooms,
+        local_start=start,
+    )
     try:
-        exam = service.schedule_exam(db, actor=user, plan=plan, timezone=_zone(request),
-                                     now=utcnow())
+        exam = service.schedule_exam(
+            db, actor=user, plan=plan, timezone=_zone(request), now=utcnow()
+        )
     except InvalidInput as problem:
         db.rollback()
-        return _exam_form(request, db, errors=problem.field_errors, values=plan.__dict__,
-                          message=problem.translated(), status_code=problem.status_code)
+        return _exam_form(
+            request,
+            db,
+            errors=problem.field_errors,
+            values=plan.__dict__,
+            message=problem.translated(),
+            status_code=problem.status_code,
+        )
     return RedirectResponse(f"/registrar/exams/{exam.id}", status_code=303)
 
 
@@ -118,6 +170,12 @@ def exam_admissions(request: Request, db: DbSession, user: RegistrarUser, exam_i
     if exam is None:
         raise NotFound(N_("There is no exam %(id)s."), id=exam_id)
     lines = admission_list(db, exam)
-    return render(request, "registrar/admissions.html", exam=exam, lines=lines,
-                  reason_messages=REASON_MESSAGES, timezone=_zone(request),
-                  admitted=sum(1 for line in lines if line.admission.admitted))
+    return render(
+        request,
+        "registrar/admissions.html",
+        exam=exam,
+        lines=lines,
+        reason_messages=REASON_MESSAGES,
+        timezone=_zone(request),
+        admitted=sum(1 for line in lines if line.admission.admitted),
+    )

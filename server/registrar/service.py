@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -64,17 +64,28 @@ def _check_codes(db: Session, parsed: ParsedRoster) -> list[Problem]:
     disciplines = repository.disciplines_by_code(db, {r.discipline for r in parsed.rows})
     for row in parsed.rows:
         if row.group not in groups:
-            problems.append(Problem(row.row, "group", N_("Unknown group code “%(code)s”."),
-                                    {"code": row.group}))
+            problems.append(
+                Problem(row.row, "group", N_("Unknown group code “%(code)s”."), {"code": row.group})
+            )
         if row.discipline not in disciplines:
-            problems.append(Problem(row.row, "discipline",
-                                    N_("Unknown discipline code “%(code)s”."),
-                                    {"code": row.discipline}))
+            problems.append(
+                Problem(
+                    row.row,
+                    "discipline",
+                    N_("Unknown discipline code “%(code)s”."),
+                    {"code": row.discipline},
+                )
+            )
     return problems
 
 
 def import_roster(
-    db: Session, *, actor: User | None, term: AcademicTerm, filename: str, data: bytes,
+    db: Session,
+    *,
+    actor: User | None,
+    term: AcademicTerm,
+    filename: str,
+    data: bytes,
     now: datetime,
 ) -> RosterSummary:
     """Create or update students and their enrolments for ``term``; any error changes nothing."""
@@ -91,10 +102,16 @@ def import_roster(
         student = students.get(row.id_code)
         group_id = groups[row.group].id
         if student is None:
-            user = User(login=row.id_code, full_name=row.full_name, role=Role.STUDENT,
-                        password_hash=UNUSABLE_PASSWORD, password_changed_at=now)
-            student = Student(id_code=row.id_code, full_name=row.full_name, group_id=group_id,
-                              user=user)
+            user = User(
+                login=row.id_code,
+                full_name=row.full_name,
+                role=Role.STUDENT,
+                password_hash=UNUSABLE_PASSWORD,
+                password_changed_at=now,
+            )
+            student = Student(
+                id_code=row.id_code, full_name=row.full_name, group_id=group_id, user=user
+            )
             db.add(student)
             students[row.id_code] = student
             created += 1
@@ -116,12 +133,24 @@ def import_roster(
         values = (row.r1, row.r2, row.attendance_percent, row.tuition_debt)
         enrolment = enrolments.get((student.id, discipline_id))
         if enrolment is None:
-            db.add(Enrolment(student_id=student.id, discipline_id=discipline_id, term_id=term.id,
-                             r1=row.r1, r2=row.r2, attendance_percent=row.attendance_percent,
-                             tuition_debt=row.tuition_debt))
+            db.add(
+                Enrolment(
+                    student_id=student.id,
+                    discipline_id=discipline_id,
+                    term_id=term.id,
+                    r1=row.r1,
+                    r2=row.r2,
+                    attendance_percent=row.attendance_percent,
+                    tuition_debt=row.tuition_debt,
+                )
+            )
             enrolments_created += 1
-        elif (enrolment.r1, enrolment.r2, enrolment.attendance_percent,
-              enrolment.tuition_debt) != values:
+        elif (
+            enrolment.r1,
+            enrolment.r2,
+            enrolment.attendance_percent,
+            enrolment.tuition_debt,
+        ) != values:
             enrolment.r1, enrolment.r2 = row.r1, row.r2
             enrolment.attendance_percent = row.attendance_percent
             enrolment.tuition_debt = row.tuition_debt
@@ -133,8 +162,14 @@ def import_roster(
         enrolments_created=enrolments_created,
         enrolments_updated=enrolments_updated,
     )
-    record(db, actor=actor, action="registrar.roster_imported", subject=f"term:{term.code}",
-           details={"file": filename, **summary.__dict__}, at=now)
+    record(
+        db,
+        actor=actor,
+        action="registrar.roster_imported",
+        subject=f"term:{term.code}",
+        details={"file": filename, **summary.__dict__},
+        at=now,
+    )
     db.flush()
     return summary
 
@@ -156,7 +191,7 @@ def parse_local_start(local_start: str, timezone: str) -> datetime:
         raise InvalidInput(field_errors={"start": gettext("Enter a date and time.")}) from exc
     if naive.tzinfo is not None:
         raise InvalidInput(field_errors={"start": gettext("Enter a date and time.")})
-    return naive.replace(tzinfo=ZoneInfo(timezone))
+    return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 def schedule_exam(
@@ -179,7 +214,13 @@ def schedule_exam(
     rooms = [r for r in repository.all_rooms(db) if r.id in set(plan.room_ids)]
     if not plan.room_ids or len(rooms) != len(set(plan.room_ids)):
         errors["rooms"] = gettext("Choose at least one room.")
-    start = parse_local_start(plan.local_start, timezone)
+    try:
+        start = parse_local_start(plan.local_start, timezone)
+    except InvalidInput as bad_start:
+        errors.update(bad_start.field_errors)
+        raise InvalidInput(
+            N_("The exam was not scheduled: correct the marked fields."), field_errors=errors
+        ) from None
     if start <= now:
         errors["start"] = gettext("The start must be in the future.")
     elif session is not None and not (session.starts_on <= start.date() <= session.ends_on):
@@ -191,30 +232,44 @@ def schedule_exam(
         booked_groups = repository.group_ids_of(db, [e.id for e in clashes])
         for clash in clashes:
             if booked_rooms.get(clash.id, set()) & set(plan.room_ids):
-                errors["rooms"] = gettext("A chosen room is booked at that time by “%(title)s”.") % {
-                    "title": clash.title}
+                errors["rooms"] = gettext(
+                    "A chosen room is booked at that time by “%(title)s”."
+                ) % {"title": clash.title}
             if booked_groups.get(clash.id, set()) & set(plan.group_ids):
                 errors["groups"] = gettext(
-                    "A chosen group already has “%(title)s” at that time.") % {"title": clash.title}
+                    "A chosen group already has “%(title)s” at that time."
+                ) % {"title": clash.title}
     if errors:
-        raise InvalidInput(N_("The exam was not scheduled: correct the marked fields."),
-                           field_errors=errors)
+        raise InvalidInput(
+            N_("The exam was not scheduled: correct the marked fields."), field_errors=errors
+        )
     exam = Exam(
         exam_session_id=plan.exam_session_id,
         title=title,
         scheduled_start=start,
         duration_minutes=int(EXAM_DURATION / timedelta(minutes=1)),
         created_by_id=actor.id,
-        disciplines=[ExamDiscipline(discipline_id=d.id, position=i)
-                     for i, d in enumerate(sorted(disciplines, key=lambda d: d.code), start=1)],
+        disciplines=[
+            ExamDiscipline(discipline_id=d.id, position=i)
+            for i, d in enumerate(sorted(disciplines, key=lambda d: d.code), start=1)
+        ],
         groups=[ExamGroup(group_id=g.id) for g in groups],
         rooms=[ExamRoom(room_id=r.id) for r in rooms],
     )
     db.add(exam)
     db.flush()
-    record(db, actor=actor, action="registrar.exam_scheduled", subject=f"exam:{exam.id}",
-           details={"title": title, "start": start.isoformat(),
-                    "disciplines": [d.code for d in disciplines],
-                    "groups": [g.code for g in groups], "rooms": [r.code for r in rooms]},
-           at=now)
+    record(
+        db,
+        actor=actor,
+        action="registrar.exam_scheduled",
+        subject=f"exam:{exam.id}",
+        details={
+            "title": title,
+            "start": start.isoformat(),
+            "disciplines": [d.code for d in disciplines],
+            "groups": [g.code for g in groups],
+            "rooms": [r.code for r in rooms],
+        },
+        at=now,
+    )
     return exam

@@ -20,8 +20,15 @@ class UserRefused(InvalidInput):
 
 
 def create_user(
-    db: Session, *, login: str, full_name: str, role: str, department_code: str | None,
-    password: str, now: datetime, actor: User | None = None,
+    db: Session,
+    *,
+    login: str,
+    full_name: str,
+    role: str,
+    department_code: str | None,
+    password: str,
+    now: datetime,
+    actor: User | None = None,
 ) -> User:
     try:
         chosen_role = Role(role)
@@ -34,8 +41,9 @@ def create_user(
         raise UserRefused(N_("The login “%(login)s” is taken."), login=login)
     problems = policy_messages(password)
     if problems:
-        raise UserRefused(N_("The password does not meet the policy: %(problems)s."),
-                          problems="; ".join(problems))
+        raise UserRefused(
+            N_("The password does not meet the policy: %(problems)s."), problems="; ".join(problems)
+        )
     department_id = None
     if department_code:
         department = db.execute(
@@ -44,11 +52,22 @@ def create_user(
         if department is None:
             raise UserRefused(N_("Unknown department “%(code)s”."), code=department_code)
         department_id = department.id
-    user = User(login=login, full_name=full_name.strip() or login, role=chosen_role,
-                password_hash=hash_password(password), password_changed_at=now,
-                department_id=department_id)
+    user = User(
+        login=login,
+        full_name=full_name.strip() or login,
+        role=chosen_role,
+        password_hash=hash_password(password),
+        password_changed_at=now,
+        department_id=department_id,
+    )
     db.add(user)
     db.flush()
-    record(db, actor=actor, action="user.created", subject=f"user:{user.id}",
-           details={"login": login, "role": chosen_role.value}, at=now)
+    record(
+        db,
+        actor=actor,
+        action="user.created",
+        subject=f"user:{user.id}",
+        details={"login": login, "role": chosen_role.value},
+        at=now,
+    )
     return user

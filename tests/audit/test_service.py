@@ -1,0 +1,76 @@
+"""The audit log is a hash chain that the database will not let anyone edit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from server.audit.service import GENESIS_HASH, record, verify
+from server.models import AuditEntry
+from tests.factories import create_user
+
+
+def test_entries_chain_by_hash(db: Session) -> None:
+    actor = create_user(db)
+    first = record(db, actor=actor, action="a.one", subject="x", details={"n": 1})
+    second = record(db, actor=None, action="a.two", subject="y", details={"price": "1.50"})
+    assert second.seq == first.seq + 1
+    assert second.prev_hash == first.hash
+    assert verify(db).ok
+
+
+def test_first_entry_links_to_genesis(db: Session) -> None:
+    if db.query(AuditEntry).count() == 0:
+        entry = record(db, actor=None, action="a", subject="s")
+        assert entry.prev_hash == GENESIS_HASH
+    assert verify(db).ok
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET subject = 'forged'",
+        "DELETE FROM audit_log",
+    ],
+)
+def test_database_refuses_edits(db: Session, statement: str) -> None:
+    record(db, actor=None, action="a", subject="s")
+    db.commit()
+    with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+        db.execute(text(statement))
+
+
+def _drop_protection(db: Session) -> None:
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("DROP TRIGGER audit_log_no_update"))
+        db.execute(text("DROP TRIGGER audit_log_no_delete"))
+    else:
+        db.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+
+
+def test_verify_finds_an_edited_entry(db: Session) -> None:
+    record(db, actor=None, action="a", subject="honest")
+    target = record(db, actor=None, action="b", subject="honest")
+    record(db, actor=None, action="c", subject="honest")
+    _drop_protection(db)  # rolled back with the test's transaction
+    db.execute(
+        text("UPDATE audit_log SET subject = 'forged' WHERE seq = :seq"), {"seq": target.seq}
+    )
+    db.expire_all()
+    result = verify(db)
+    assert not result.ok
+    assert [b.seq for b in result.breaks] == [target.seq]
+
+
+def test_verify_finds_a_deleted_entry(db: Session) -> None:
+    record(db, actor=None, action="a", subject="s")
+    gone = record(db, actor=None, action="b", subject="s")
+    after = record(db, actor=None, action="c", subject="s")
+    _drop_protection(db)
+    db.execute(text("DELETE FROM audit_log WHERE seq = :seq"), {"seq": gone.seq})
+    db.expire_all()
+    result = verify(db)
+    assert not result.ok
+    assert {b.seq for b in result.breaks} == {after.seq}

@@ -1,0 +1,63 @@
+"""Every route declares who may call it: a role dependency, or the explicit ``Public`` marker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
+from starlette.routing import Mount
+
+from server.auth.dependencies import ROLE_MARKER
+
+
+def _declared(dependant: Dependant) -> list[Any]:
+    found = []
+    for sub in dependant.dependencies:
+        if sub.call is not None and hasattr(sub.call, ROLE_MARKER):
+            found.append(getattr(sub.call, ROLE_MARKER))
+        found.extend(_declared(sub))
+    return found
+
+
+def all_routes(app: FastAPI) -> list[tuple[str, Any]]:
+    """(full path, route) for every route, including those of included routers."""
+    return [
+        (str(context.path), context.original_route) for context in iter_route_contexts(app.routes)
+    ]
+
+
+def routes_without_role(app: FastAPI) -> list[str]:
+    missing = []
+    for path, route in all_routes(app):
+        if isinstance(route, Mount):
+            continue  # static files: no code of ours runs behind them
+        if isinstance(route, (APIRoute, APIWebSocketRoute)):
+            if not _declared(route.dependant):
+                missing.append(path)
+        else:
+            missing.append(f"unexpected route type {type(route).__name__} at {path}")
+    return missing
+
+
+def test_every_route_declares_its_role(app: FastAPI) -> None:
+    assert len(all_routes(app)) > 10
+    assert routes_without_role(app) == []
+
+
+def test_the_check_catches_an_undeclared_route(app: FastAPI) -> None:
+    @app.get("/unguarded-for-test")
+    def unguarded() -> dict[str, str]:
+        return {}
+
+    assert routes_without_role(app) == ["/unguarded-for-test"]
+
+
+def test_only_the_expected_routes_are_public(app: FastAPI) -> None:
+    public = sorted(
+        path
+        for path, route in all_routes(app)
+        if isinstance(route, APIRoute) and None in _declared(route.dependant)
+    )
+    assert public == ["/healthz", "/language", "/login", "/login"]

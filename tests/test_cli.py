@@ -1,0 +1,151 @@
+"""The ``emtihan`` command against a real (committed) database of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from server.cli import app
+from server.config import get_settings
+from server.db import create_db_engine
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_database(
+    fresh_database_url: Callable[[], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    url = fresh_database_url()
+    monkeypatch.setenv("EMTIHAN_DATABASE_URL", url)
+    monkeypatch.setenv("EMTIHAN_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    yield url
+    get_settings.cache_clear()
+
+
+def test_demo_then_audit_verify(cli_database: str) -> None:
+    demo = runner.invoke(app, ["demo"])
+    assert demo.exit_code == 0, demo.output
+    assert "registrar" in demo.output
+    assert "Demo#2026pass" in demo.output
+    verify = runner.invoke(app, ["audit", "verify"])
+    assert verify.exit_code == 0
+    assert "audit log intact" in verify.output
+
+
+def test_audit_verify_fails_on_a_forged_entry(cli_database: str) -> None:
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    engine = create_db_engine(cli_database)
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("DROP TRIGGER audit_log_no_update"))
+        else:
+            connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+        connection.execute(text("UPDATE audit_log SET subject = 'forged' WHERE seq = 1"))
+    engine.dispose()
+    verify = runner.invoke(app, ["audit", "verify"])
+    assert verify.exit_code == 1
+    assert "entry 1: content does not match its hash" in verify.output
+
+
+@pytest.mark.parametrize(
+    ("password", "fragment"),
+    [
+        ("short", "at least 8 characters"),
+        ("alllowercase#1", "capital"),
+        ("NoDigits#here", "digit"),
+        ("NoSpecial123", "special"),
+    ],
+)
+def test_user_create_enforces_the_password_policy(
+    cli_database: str, password: str, fragment: str
+) -> None:
+    result = runner.invoke(
+        app,
+        ["user", "create", "proctor2", "--name", "P", "--role", "proctor", "--password", password],
+    )
+    assert result.exit_code == 1
+    assert fragment in result.output
+
+
+def test_user_create(cli_database: str) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "user",
+            "create",
+            "proctor2",
+            "--name",
+            "P",
+            "--role",
+            "proctor",
+            "--password",
+            "Good#Pass123",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(
+        app,
+        [
+            "user",
+            "create",
+            "proctor2",
+            "--name",
+            "P",
+            "--role",
+            "proctor",
+            "--password",
+            "Good#Pass123",
+        ],
+    )
+    assert again.exit_code == 1
+    assert "is taken" in again.output
+
+
+def test_roster_import_all_or_nothing(cli_database: str, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    header = "id_code,full_name,group,discipline,r1,r2,attendance_percent,tuition_debt\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "Z0001,A,CS-25,MATH101,50,50,90,no\nZ0002,B,XX,MATH101,50,50,90,no\n")
+    result = runner.invoke(app, ["roster", "import", str(bad), "--term", "DEMO-TERM"])
+    assert result.exit_code == 1
+    assert "row 3, column group: Unknown group code “XX”." in result.output
+    good = tmp_path / "good.csv"
+    good.write_text(header + "Z0001,A,CS-25,MATH101,50,50,90,no\n")
+    result = runner.invoke(app, ["roster", "import", str(good), "--term", "DEMO-TERM"])
+    assert result.exit_code == 0, result.output
+    assert "1 new students" in result.output
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"LANG": "ru_RU.UTF-8"}, "ru"),
+        ({"LC_ALL": "kk_KZ.UTF-8", "LANG": "ru_RU.UTF-8"}, "kk"),
+        ({"LANG": "de_DE.UTF-8"}, "en"),
+        ({"LANG": "C"}, "en"),
+        ({}, "en"),
+    ],
+)
+def test_cli_speaks_the_terminals_language(environ: dict[str, str], expected: str) -> None:
+    from server.cli import operator_locale
+
+    assert operator_locale(environ) == expected
+
+
+def test_cli_refusal_in_russian(cli_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LC_ALL", "ru_RU.UTF-8")
+    result = runner.invoke(
+        app, ["user", "create", "p3", "--name", "P", "--role", "proctor", "--password", "short"]
+    )
+    assert result.exit_code == 1
+    assert "8" in result.output
+    assert "password" not in result.output.lower()
