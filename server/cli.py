@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -47,12 +49,16 @@ def _choose_language() -> None:
     set_locale(operator_locale(dict(os.environ)))
 
 
-def _session() -> Session:
+@contextmanager
+def _session() -> Iterator[Session]:
     engine = create_db_engine(get_settings().resolved_database_url())
-    session = make_sessionmaker(engine)()
-    # CLI commands write; take SQLite's write lock at BEGIN like a web request that writes.
-    session.connection(execution_options={WRITE_INTENT: True})
-    return session
+    try:
+        with make_sessionmaker(engine)() as session:
+            # CLI commands write; take SQLite's write lock at BEGIN like a writing web request.
+            session.connection(execution_options={WRITE_INTENT: True})
+            yield session
+    finally:
+        engine.dispose()
 
 
 @app.command()
