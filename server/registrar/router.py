@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -10,9 +12,9 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from server.admission.service import REASON_MESSAGES, admission_list
 from server.auth.dependencies import RegistrarUser
 from server.db import DbSession, utcnow
-from server.errors import InvalidInput, NotFound
-from server.i18n import N_
-from server.registrar import repository, service
+from server.errors import ExamError, InvalidInput, NotFound
+from server.i18n import N_, gettext
+from server.registrar import repository, retakes, service
 from server.registrar.roster import template_csv
 from server.web import render
 
@@ -178,4 +180,97 @@ def exam_admissions(request: Request, db: DbSession, user: RegistrarUser, exam_i
         reason_messages=REASON_MESSAGES,
         timezone=_zone(request),
         admitted=sum(1 for line in lines if line.admission.admitted),
+    )
+
+
+@router.get("/retakes")
+def retake_page(request: Request, db: DbSession, user: RegistrarUser) -> Response:
+    return render(
+        request,
+        "registrar/retakes.html",
+        terms=repository.all_terms(db),
+        errors={},
+        values={},
+        message=None,
+        done=None,
+    )
+
+
+@router.post("/retakes")
+def record_retake(
+    request: Request,
+    db: DbSession,
+    user: RegistrarUser,
+    id_code: Annotated[str, Form(max_length=32)] = "",
+    discipline: Annotated[str, Form(max_length=32)] = "",
+    term: Annotated[str, Form(max_length=32)] = "",
+    midterm: Annotated[int, Form()] = 0,
+    new_value: Annotated[str, Form(max_length=16)] = "",
+    document_ref: Annotated[str, Form(max_length=100)] = "",
+    granted_on: Annotated[str, Form(max_length=10)] = "",
+    absent_for_valid_reason: Annotated[bool, Form()] = False,
+) -> Response:
+    values = {
+        "id_code": id_code,
+        "discipline": discipline,
+        "term": term,
+        "midterm": midterm,
+        "new_value": new_value,
+        "document_ref": document_ref,
+        "granted_on": granted_on,
+    }
+    try:
+        parsed_value = Decimal(new_value.replace(",", "."))
+        parsed_date = date.fromisoformat(granted_on)
+    except (InvalidOperation, ValueError):
+        problem = InvalidInput(
+            field_errors={
+                "new_value": gettext("Enter a percent from 0 to 100."),
+                "granted_on": gettext("Enter a date."),
+            }
+        )
+        return render(
+            request,
+            "registrar/retakes.html",
+            status_code=422,
+            terms=repository.all_terms(db),
+            errors=problem.field_errors,
+            values=values,
+            message=problem.translated(),
+            done=None,
+        )
+    retake = retakes.RetakeRequest(
+        id_code=id_code,
+        discipline_code=discipline,
+        term_code=term,
+        midterm=midterm,
+        new_value=parsed_value,
+        document_ref=document_ref,
+        granted_on=parsed_date,
+        absent_for_valid_reason=absent_for_valid_reason,
+    )
+    try:
+        permission = retakes.record_midterm_retake(
+            db, actor=user, request=retake, timezone=_zone(request), now=utcnow()
+        )
+    except ExamError as refusal:
+        fields = refusal.field_errors if isinstance(refusal, InvalidInput) else {}
+        return render(
+            request,
+            "registrar/retakes.html",
+            status_code=refusal.status_code,
+            terms=repository.all_terms(db),
+            errors=fields,
+            values=values,
+            message=refusal.translated(),
+            done=None,
+        )
+    return render(
+        request,
+        "registrar/retakes.html",
+        terms=repository.all_terms(db),
+        errors={},
+        values={},
+        message=None,
+        done=permission,
     )

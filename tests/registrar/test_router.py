@@ -162,3 +162,32 @@ def test_pages_render_in_every_language(client: TestClient, language: str) -> No
         response = client.get(path)
         assert response.status_code == 200, path
         assert f'<html lang="{language}">' in response.text
+
+
+@pytest.mark.usefixtures("registrar")
+def test_midterm_retake_page(client: TestClient, db: Session) -> None:
+    from server.models import ExamSession
+
+    term = create_term(db)
+    start = utcnow().date() + timedelta(days=3)
+    db.add(ExamSession(term_id=term.id, name="S", starts_on=start, ends_on=start))
+    student = create_student(db)
+    discipline = create_discipline(db)
+    create_enrolment(db, student=student, discipline=discipline, term=term, r1="30", r2="60")
+    assert client.get("/registrar/retakes").status_code == 200
+    form = {
+        "id_code": student.id_code,
+        "discipline": discipline.code,
+        "term": term.code,
+        "midterm": "1",
+        "new_value": "55,5",
+        "document_ref": "No. 7",
+        "granted_on": "2026-11-20",
+        "csrf_token": csrf(client),
+    }
+    response = client.post("/registrar/retakes", data=form)
+    assert response.status_code == 200
+    assert "changed from 30.00 to 55.5" in response.text
+    refused = client.post("/registrar/retakes", data={**form, "document_ref": ""})
+    assert refused.status_code == 422
+    assert "permission is missing" in refused.text
