@@ -73,11 +73,13 @@ def negotiate(accept_language: str | None) -> str | None:
             continue
         tag, _sep, params = piece.partition(";")
         quality = 1.0
-        if params.strip().startswith("q="):
+        if params.strip().lower().startswith("q="):
             try:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
+        if quality <= 0:
+            continue  # q=0 means "not this language"
         ranked.append((quality, tag.strip().lower().split("-")[0]))
     for _quality, lang in sorted(ranked, key=lambda pair: -pair[0]):
         if lang in LOCALES:
