@@ -191,3 +191,29 @@ def test_midterm_retake_page(client: TestClient, db: Session) -> None:
     refused = client.post("/registrar/retakes", data={**form, "document_ref": ""})
     assert refused.status_code == 422
     assert "permission is missing" in refused.text
+
+
+@pytest.mark.parametrize(
+    ("language", "summary", "detail"),
+    [
+        ("kk", "Ешқандай өзгеріс енгізілген жоқ.", "Белгісіз топ коды: «NOPE»."),
+        ("ru", "Никаких изменений не внесено.", "Неизвестный код группы: «NOPE»."),
+        ("en", "Nothing was changed.", "Unknown group code “NOPE”."),
+    ],
+)
+@pytest.mark.usefixtures("registrar")
+def test_roster_refusal_in_the_users_language(
+    client: TestClient, db: Session, language: str, summary: str, detail: str
+) -> None:
+    term = create_term(db)
+    create_discipline(db, code="RD-9")
+    client.post("/language", data={"language": language, "csrf_token": csrf(client)})
+    data = (HEADER + "Y0901,A,NOPE,RD-9,50,50,90,no\n").encode()
+    response = client.post(
+        "/registrar/roster",
+        data={"term": term.code, "csrf_token": csrf(client)},
+        files={"file": ("roster.csv", data, "text/csv")},
+    )
+    assert response.status_code == 422
+    assert summary in response.text
+    assert detail in response.text
