@@ -149,3 +149,35 @@ def test_cli_refusal_in_russian(cli_database: str, monkeypatch: pytest.MonkeyPat
     assert result.exit_code == 1
     assert "8" in result.output
     assert "password" not in result.output.lower()
+
+
+def _corpus() -> Path:
+    import os
+
+    shared = Path(
+        os.environ.get("EMTIHAN_SHARED_DIR", Path(__file__).resolve().parents[1].parent / "shared")
+    )
+    corpus = shared / "corpora"
+    assert corpus.is_dir(), f"the shared question-bank corpus is missing at {corpus}"
+    return corpus
+
+
+def test_bank_inspect_json_follows_the_contract() -> None:
+    import json
+
+    path = _corpus() / "gift" / "moodle__giftformat_test.php__test_import_multichoice.gift.txt"
+    result = runner.invoke(app, ["bank", "inspect", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    (file,) = report["files"]
+    assert file["format"] == "gift"
+    assert file["ok"] is True
+    assert file["questions"][0]["type"] == "single_choice"
+    assert set(file) == {"path", "format", "ok", "questions", "categories", "errors", "warnings"}
+
+
+def test_bank_inspect_exit_codes(tmp_path: Path) -> None:
+    broken = _corpus() / "other" / "moodle__multianswer__broken_multianswer_1.txt"
+    assert runner.invoke(app, ["bank", "inspect", str(broken)]).exit_code == 1
+    missing = runner.invoke(app, ["bank", "inspect", str(tmp_path / "nope.gift")])
+    assert missing.exit_code == 2
