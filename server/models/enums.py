@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from question_bank.model import QuestionType
+
 
 class Role(StrEnum):
     STUDENT = "student"
@@ -21,18 +23,8 @@ class ItemStatus(StrEnum):
     RETIRED = "retired"
 
 
-class ItemType(StrEnum):
-    SINGLE_CHOICE = "single_choice"
-    MULTIPLE_RESPONSE = "multiple_response"
-    TRUE_FALSE = "true_false"
-    SHORT_ANSWER = "short_answer"
-    NUMERICAL = "numerical"
-    MATCHING = "matching"
-    ORDERING = "ordering"
-    CLOZE = "cloze"
-    ESSAY = "essay"
-    DESCRIPTION = "description"
-    OTHER = "other"
+# An item's type is the question bank's own vocabulary, so an imported item is stored as parsed.
+ItemType = QuestionType
 
 
 class ExamStatus(StrEnum):

@@ -183,17 +183,31 @@ def exam_admissions(request: Request, db: DbSession, user: RegistrarUser, exam_i
     )
 
 
-@router.get("/retakes")
-def retake_page(request: Request, db: DbSession, user: RegistrarUser) -> Response:
+def _retake_form(
+    request: Request,
+    db: DbSession,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, object] | None = None,
+    message: str | None = None,
+    done: object = None,
+    status_code: int = 200,
+) -> Response:
     return render(
         request,
         "registrar/retakes.html",
+        status_code=status_code,
         terms=repository.all_terms(db),
-        errors={},
-        values={},
-        message=None,
-        done=None,
+        errors=errors or {},
+        values=values or {},
+        message=message,
+        done=done,
     )
+
+
+@router.get("/retakes")
+def retake_page(request: Request, db: DbSession, user: RegistrarUser) -> Response:
+    return _retake_form(request, db)
 
 
 @router.post("/retakes")
@@ -229,15 +243,13 @@ def record_retake(
                 "granted_on": gettext("Enter a date."),
             }
         )
-        return render(
+        return _retake_form(
             request,
-            "registrar/retakes.html",
-            status_code=422,
-            terms=repository.all_terms(db),
+            db,
             errors=problem.field_errors,
             values=values,
             message=problem.translated(),
-            done=None,
+            status_code=422,
         )
     retake = retakes.RetakeRequest(
         id_code=id_code,
@@ -255,22 +267,12 @@ def record_retake(
         )
     except ExamError as refusal:
         fields = refusal.field_errors if isinstance(refusal, InvalidInput) else {}
-        return render(
+        return _retake_form(
             request,
-            "registrar/retakes.html",
-            status_code=refusal.status_code,
-            terms=repository.all_terms(db),
+            db,
             errors=fields,
             values=values,
             message=refusal.translated(),
-            done=None,
+            status_code=refusal.status_code,
         )
-    return render(
-        request,
-        "registrar/retakes.html",
-        terms=repository.all_terms(db),
-        errors={},
-        values={},
-        message=None,
-        done=permission,
-    )
+    return _retake_form(request, db, done=permission)
