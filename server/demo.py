@@ -198,6 +198,38 @@ def _bank(db: Session, discipline: Discipline, author: User) -> None:
     db.flush()
 
 
+def _enrol_student(
+    db: Session,
+    *,
+    id_code: str,
+    name: str,
+    group: StudentGroup,
+    locale: Language,
+    password_hash: str,
+    gate: DemoGate,
+    discipline: Discipline,
+    term: AcademicTerm,
+) -> None:
+    """A demo student with an account and an enrolment whose facts pass or fail the gates."""
+    user = User(
+        login=id_code, full_name=name, role=Role.STUDENT, password_hash=password_hash, locale=locale
+    )
+    student = Student(id_code=id_code, full_name=name, group_id=group.id, user=user)
+    db.add(student)
+    db.flush()
+    db.add(
+        Enrolment(
+            student_id=student.id,
+            discipline_id=discipline.id,
+            term_id=term.id,
+            r1=gate.r1,
+            r2=gate.r2,
+            attendance_percent=gate.attendance,
+            tuition_debt=gate.debt,
+        )
+    )
+
+
 def _load_term(db: Session, today: date) -> None:
     cs = _get_or_create_department(db, "CS", "Computer Science")
     math = _get_or_create_department(db, "MATH", "Mathematics")
@@ -246,52 +278,28 @@ def _load_term(db: Session, today: date) -> None:
     db.flush()
     student_hash = hash_password(STUDENT_PASSWORD)
     for index, name in enumerate(NAMES):
-        id_code = f"S25{index + 1:03d}"
-        user = User(
-            login=id_code,
-            full_name=name,
-            role=Role.STUDENT,
-            password_hash=student_hash,
+        _enrol_student(
+            db,
+            id_code=f"S25{index + 1:03d}",
+            name=name,
+            group=group,
             locale=Language.KK,
-        )
-        student = Student(id_code=id_code, full_name=name, group_id=group.id, user=user)
-        db.add(student)
-        db.flush()
-        gate = GATES.get(index, NORMAL)
-        db.add(
-            Enrolment(
-                student_id=student.id,
-                discipline_id=calculus.id,
-                term_id=term.id,
-                r1=gate.r1,
-                r2=gate.r2,
-                attendance_percent=gate.attendance,
-                tuition_debt=gate.debt,
-            )
+            password_hash=student_hash,
+            gate=GATES.get(index, NORMAL),
+            discipline=calculus,
+            term=term,
         )
     # A student of another group: refused as "not in this exam's groups" if they try to sign in.
-    outsider_user = User(
-        login="S24001",
-        full_name="Sarsenov Aidos",
-        role=Role.STUDENT,
-        password_hash=student_hash,
+    _enrol_student(
+        db,
+        id_code="S24001",
+        name="Sarsenov Aidos",
+        group=other,
         locale=Language.RU,
-    )
-    outsider = Student(
-        id_code="S24001", full_name="Sarsenov Aidos", group_id=other.id, user=outsider_user
-    )
-    db.add(outsider)
-    db.flush()
-    db.add(
-        Enrolment(
-            student_id=outsider.id,
-            discipline_id=calculus.id,
-            term_id=term.id,
-            r1=NORMAL.r1,
-            r2=NORMAL.r2,
-            attendance_percent=NORMAL.attendance,
-            tuition_debt=False,
-        )
+        password_hash=student_hash,
+        gate=NORMAL,
+        discipline=calculus,
+        term=term,
     )
     db.flush()
 
