@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 15 * 60
 
     grade_rounding: Rounding = Rounding.HALF_UP
+
+    # The exam at the seat. An answer made by the deadline still counts when the network
+    # delivers it within the grace; the grace never buys thinking time (rules.timing).
+    transport_grace_seconds: float = Field(default=10.0, ge=0, le=120)
+    # How often the server looks for attempts past their deadline and closes them.
+    deadline_sweep_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Test configurations only: every attempt lasts this many seconds instead of the exam's
+    # duration, so a browser test can watch the server close an attempt at its deadline.
+    exam_duration_override_seconds: int | None = Field(default=None, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
 
     def resolved_database_url(self) -> str:

@@ -3,13 +3,25 @@
 from server.models.attempt import (
     AdmissionDecision,
     Attempt,
+    AttemptSignal,
     PaperQuestion,
     Response,
     Result,
     Violation,
 )
 from server.models.audit import AuditEntry
-from server.models.bank import Item, ItemOption, ItemOptionText, ItemText, ItemVersion, Topic
+from server.models.bank import (
+    BankUpload,
+    Blueprint,
+    BlueprintRule,
+    Item,
+    ItemMedia,
+    ItemOption,
+    ItemOptionText,
+    ItemText,
+    ItemVersion,
+    Topic,
+)
 from server.models.enums import (
     AttemptState,
     ExamStatus,
@@ -41,8 +53,12 @@ __all__ = [
     "AcademicTerm",
     "AdmissionDecision",
     "Attempt",
+    "AttemptSignal",
     "AttemptState",
     "AuditEntry",
+    "BankUpload",
+    "Blueprint",
+    "BlueprintRule",
     "Department",
     "Discipline",
     "Enrolment",
@@ -53,6 +69,7 @@ __all__ = [
     "ExamSession",
     "ExamStatus",
     "Item",
+    "ItemMedia",
     "ItemOption",
     "ItemOptionText",
     "ItemStatus",

@@ -66,6 +66,11 @@ class Attempt(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Highest save sequence number applied; saves carry it so retries are idempotent.
     last_seq: Mapped[int] = mapped_column(default=0)
+    # The browser window that holds the attempt. Opening the attempt elsewhere (a reload after a
+    # crash, another seat) takes it over; saves from the replaced window are refused and the
+    # proctor sees a signal.
+    client_token: Mapped[str | None] = mapped_column(String(64))
+    client_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     student: Mapped[Student] = relationship()
     paper: Mapped[list[PaperQuestion]] = relationship(order_by="PaperQuestion.position")
@@ -109,6 +114,21 @@ class Response(Base):
         UniqueConstraint("attempt_id", "seq"),
         CheckConstraint("seq >= 1", name="seq_positive"),
     )
+
+
+class AttemptSignal(Base):
+    """Something the seat's page noticed (focus lost, copy, a second window): for the proctor.
+
+    A signal is not a verdict; only a proctor records a violation (R 4.8, R 4.9).
+    """
+
+    __tablename__ = "attempt_signals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Violation(Base):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     ForeignKey,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -63,6 +66,11 @@ class ItemVersion(Base):
     shuffle_options: Mapped[bool] = mapped_column(Boolean, default=True)
     difficulty: Mapped[int | None] = mapped_column()
     source_format: Mapped[str | None] = mapped_column(String(32))
+    # False for a type the seat cannot deliver; the reason is shown to the department head.
+    deliverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    skip_reason: Mapped[str | None] = mapped_column(Text)
+    # What a type needs beyond stem and options (tolerance, matching pairs, ordering, gaps).
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -119,3 +127,70 @@ class ItemOptionText(Base):
     text: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("option_id", "language"),)
+
+
+class ItemMedia(Base):
+    """A file an item version shows (an image from Moodle XML or a QTI package).
+
+    Served only to the examinee whose paper holds the version and to the department's staff.
+    """
+
+    __tablename__ = "item_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_version_id: Mapped[int] = mapped_column(ForeignKey("item_versions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (UniqueConstraint("item_version_id", "name"),)
+
+
+class BankUpload(Base):
+    """An uploaded bank file kept between preview and import, so the import reads what was shown."""
+
+    __tablename__ = "bank_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discipline_id: Mapped[int] = mapped_column(ForeignKey("disciplines.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Blueprint(Base):
+    """How a discipline's questions are drawn for a paper: quotas by topic and difficulty."""
+
+    __tablename__ = "blueprints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discipline_id: Mapped[int] = mapped_column(ForeignKey("disciplines.id"), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    rules: Mapped[list[BlueprintRule]] = relationship(
+        cascade="all, delete-orphan", order_by="BlueprintRule.position"
+    )
+
+
+class BlueprintRule(Base):
+    """``count`` questions of a topic (any when null) and a difficulty (any when null)."""
+
+    __tablename__ = "blueprint_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprints.id"), index=True)
+    position: Mapped[int] = mapped_column()
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
+    difficulty: Mapped[int | None] = mapped_column()
+    count: Mapped[int] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("blueprint_id", "position"),
+        CheckConstraint("count > 0", name="count_positive"),
+        CheckConstraint("difficulty IS NULL OR difficulty BETWEEN 1 AND 5", name="difficulty"),
+    )
