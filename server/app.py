@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +20,8 @@ from server.db import create_db_engine, make_sessionmaker
 from server.errors import ExamError, InvalidInput, NotSignedIn
 from server.i18n import gettext
 from server.middleware import RequestContextMiddleware
+from server.seat.errors import SeatRefusal
+from server.seat.sweeper import deadline_sweeper
 from server.web import STATIC_DIR, render
 
 
@@ -49,6 +53,8 @@ async def handle_exam_error(request: Request, exc: Exception) -> Response:
             fields=fields,
         )
     body: dict[str, Any] = {"error": type(exc).__name__, "message": message}
+    if isinstance(exc, SeatRefusal):
+        body["code"] = exc.code
     if fields:
         body["fields"] = fields
     return JSONResponse(body, status_code=exc.status_code)
@@ -75,9 +81,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             owns_engine = True
         else:
             owns_engine = False
+        sweeper = asyncio.create_task(deadline_sweeper(app)) if settings.deadline_sweeper else None
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             if owns_engine:
                 app.state.engine.dispose()
 
@@ -96,10 +107,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     from server.auth.router import router as auth_router
+    from server.bank.router import router as bank_router
     from server.health import router as health_router
+    from server.proctor.router import router as proctor_router
     from server.registrar.router import router as registrar_router
+    from server.seat.router import router as seat_router
 
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(registrar_router)
+    app.include_router(seat_router)
+    app.include_router(proctor_router)
+    app.include_router(bank_router)
     return app

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     transport_grace_seconds: float = Field(default=10.0, ge=0, le=120)
     # How often the server looks for attempts past their deadline and closes them.
     deadline_sweep_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Off only in tests that drive closing themselves on a shared transaction.
+    deadline_sweeper: bool = True
     # Test configurations only: every attempt lasts this many seconds instead of the exam's
     # duration, so a browser test can watch the server close an attempt at its deadline.
     exam_duration_override_seconds: int | None = Field(default=None, gt=0)

@@ -25,6 +25,10 @@ from server.db.migrate import upgrade
 from server.db.session import run_after_commit
 from server.i18n import set_locale
 
+# The real server in its own process (``live_server``) and Playwright's Chromium (``page``),
+# as plugins so tests in any folder (tests/browser, tests/seat) can use them.
+pytest_plugins = ["tests.support.live_server", "tests.browser.plugin"]
+
 SERVER_URL_ENV = "EMTIHAN_TEST_DATABASE_URL"
 
 
@@ -108,6 +112,7 @@ def settings(tmp_path: Path) -> Settings:
         secret_key="test-secret-key-not-for-production",
         cookie_secure=True,
         default_locale="en",
+        deadline_sweeper=False,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from server.i18n import N_
+from server.i18n import N_, gettext
 from server.models import AdmissionDecision, Discipline, Enrolment, Exam, Student
 from server.registrar import repository
 from server.rules.admission import Admission, AdmissionFacts, Reason, decide_admission
@@ -22,6 +22,11 @@ REASON_MESSAGES: dict[Reason, str] = {
     Reason.ATTENDANCE_BELOW_80: N_("attendance below 80%"),
     Reason.ATTENDANCE_NOT_RECORDED: N_("attendance not recorded"),
 }
+
+
+def reason_messages(decision: AdmissionDecision) -> list[str]:
+    """Every reason a stored decision refused admission, in the user's language."""
+    return [gettext(REASON_MESSAGES[Reason(reason)]) for reason in decision.reasons]
 
 
 @dataclass(frozen=True)

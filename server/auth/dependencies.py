@@ -118,4 +118,5 @@ RegistrarUser = Annotated[User, Depends(require_role(Role.REGISTRAR, Role.ADMIN)
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 ProctorUser = Annotated[User, Depends(require_role(Role.PROCTOR, Role.ADMIN))]
 DepartmentHeadUser = Annotated[User, Depends(require_role(Role.DEPARTMENT_HEAD, Role.ADMIN))]
+StudentUser = Annotated[User, Depends(require_role(Role.STUDENT))]
 MaybeUser = Annotated[User | None, Depends(optional_user)]

@@ -20,6 +20,8 @@ from server.web import render
 router = APIRouter()
 
 HOME_BY_ROLE = {
+    Role.STUDENT: "/exam",
+    Role.PROCTOR: "/proctor",
     Role.REGISTRAR: "/registrar",
     Role.ADMIN: "/registrar",
 }
@@ -39,7 +41,7 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _remember_language(response: Response, request: Request, language: str) -> None:
+def remember_language(response: Response, request: Request, language: str) -> None:
     settings = request.app.state.settings
     response.set_cookie(
         LANGUAGE_COOKIE,
@@ -95,7 +97,7 @@ def login(
         )
     response = RedirectResponse(safe_next(next), status_code=303)
     write_session(response, settings, user_id=result.user.id, pwd_hash=result.user.password_hash)
-    _remember_language(response, request, result.user.locale.value)
+    remember_language(response, request, result.user.locale.value)
     return response
 
 
@@ -162,5 +164,5 @@ def switch_language(
     chosen = service.set_language(db, user=user, language=language)
     set_locale(chosen.value)
     response = RedirectResponse(safe_next(next), status_code=303)
-    _remember_language(response, request, chosen.value)
+    remember_language(response, request, chosen.value)
     return response

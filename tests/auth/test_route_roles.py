@@ -60,4 +60,12 @@ def test_only_the_expected_routes_are_public(app: FastAPI) -> None:
         for path, route in all_routes(app)
         if isinstance(route, APIRoute) and None in _declared(route.dependant)
     )
-    assert public == ["/healthz", "/language", "/login", "/login"]
+    # The seat's start page is public: the workstation shows it before anyone signs in.
+    assert public == [
+        "/healthz",
+        "/language",
+        "/login",
+        "/login",
+        "/seat/{token}",
+        "/seat/{token}",
+    ]

@@ -1,0 +1,96 @@
+"""The proctor's plain pages: the sittings, a room's list with "Admit", the seat links."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from server.auth.dependencies import ProctorUser
+from server.db import DbSession, utcnow
+from server.errors import NotFound
+from server.models import Room
+from server.proctor import service
+from server.rules.timing import late_entry_closes_at
+from server.seat.links import seat_token
+from server.web import render
+
+router = APIRouter(prefix="/proctor")
+
+
+def _room_url(exam_id: int, room_id: int) -> str:
+    return f"/proctor/exams/{exam_id}/rooms/{room_id}"
+
+
+@router.get("")
+def sittings(request: Request, db: DbSession, user: ProctorUser) -> Response:
+    return render(
+        request,
+        "proctor/sittings.html",
+        sittings=service.sittings_around(db, now=utcnow()),
+        timezone=request.app.state.settings.timezone,
+    )
+
+
+@router.get("/exams/{exam_id}/rooms/{room_id}")
+def room(
+    request: Request, db: DbSession, user: ProctorUser, exam_id: int, room_id: int
+) -> Response:
+    sitting = service.sitting_or_404(db, exam_id=exam_id, room_id=room_id)
+    now = utcnow()
+    return render(
+        request,
+        "proctor/room.html",
+        block="lines",
+        sitting=sitting,
+        room=db.get_one(Room, room_id),
+        lines=service.room_lines(db, sitting),
+        started=now > sitting.start,
+        late_closed=now > late_entry_closes_at(scheduled_start=sitting.start),
+        timezone=request.app.state.settings.timezone,
+        url=_room_url(exam_id, room_id),
+        state_names=service.STATE_NAMES,
+    )
+
+
+@router.post("/exams/{exam_id}/rooms/{room_id}/open")
+def open_room(db: DbSession, user: ProctorUser, exam_id: int, room_id: int) -> Response:
+    sitting = service.sitting_or_404(db, exam_id=exam_id, room_id=room_id)
+    service.open_room(db, sitting=sitting, proctor=user, now=utcnow())
+    return RedirectResponse(_room_url(exam_id, room_id), status_code=303)
+
+
+@router.post("/exams/{exam_id}/rooms/{room_id}/admit/{attempt_id}")
+def admit(
+    request: Request,
+    db: DbSession,
+    user: ProctorUser,
+    exam_id: int,
+    room_id: int,
+    attempt_id: int,
+    late: Annotated[bool, Form()] = False,
+) -> Response:
+    sitting = service.sitting_or_404(db, exam_id=exam_id, room_id=room_id)
+    service.admit(
+        db,
+        request.app.state.settings,
+        sitting=sitting,
+        attempt_id=attempt_id,
+        proctor=user,
+        late_entry_permitted=late,
+        now=utcnow(),
+    )
+    return RedirectResponse(_room_url(exam_id, room_id), status_code=303)
+
+
+@router.get("/rooms/{room_id}/seat-links")
+def seat_links(request: Request, db: DbSession, user: ProctorUser, room_id: int) -> Response:
+    """The start page each workstation's browser is set to (IT staff configure the kiosks)."""
+    room = db.get(Room, room_id)
+    if room is None:
+        raise NotFound()
+    settings = request.app.state.settings
+    base = str(request.base_url).rstrip("/")
+    links = [(seat, f"{base}/seat/{seat_token(settings, seat.id)}") for seat in room.seats]
+    return render(request, "proctor/seat_links.html", room=room, links=links)

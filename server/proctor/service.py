@@ -1,0 +1,215 @@
+"""The room as the proctor runs it: opening it, who waits at which seat, admitting by ID card.
+
+These functions are the service the live console (a later page) calls as well; the plain page
+in ``router.py`` is one view of them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.audit.service import record
+from server.config import Settings
+from server.errors import Conflict, NotFound
+from server.i18n import N_
+from server.models import (
+    Attempt,
+    AttemptSignal,
+    AttemptState,
+    Exam,
+    ExamRoom,
+    ExamStatus,
+    PaperQuestion,
+    Response,
+    Seat,
+    Student,
+    User,
+)
+from server.rules.timing import EntryRefusal, decide_entry
+from server.seat.sittings import Sitting, sitting_for
+
+
+class AlreadyAdmitted(Conflict):
+    message = N_("This student has already been admitted.")
+
+
+class AdmitTooEarly(Conflict):
+    message = N_("Check-in opens ten minutes before the start.")
+
+
+class LateEntryNeedsPermission(Conflict):
+    message = N_(
+        "The exam has started: admitting this student needs your explicit late-entry permission."
+    )
+
+
+class LateEntryClosed(Conflict):
+    message = N_("Entry is closed: more than 30 minutes have passed since the start.")
+
+
+_ENTRY_REFUSALS: dict[EntryRefusal, type[Conflict]] = {
+    EntryRefusal.TOO_EARLY: AdmitTooEarly,
+    EntryRefusal.LATE_ENTRY_NEEDS_PERMISSION: LateEntryNeedsPermission,
+    EntryRefusal.LATE_ENTRY_CLOSED: LateEntryClosed,
+}
+
+
+STATE_NAMES: dict[str, str] = {
+    AttemptState.WAITING.value: N_("waiting for admission"),
+    AttemptState.ADMITTED.value: N_("admitted"),
+    AttemptState.IN_PROGRESS.value: N_("answering"),
+    AttemptState.SUBMITTED.value: N_("finished"),
+    AttemptState.TIMED_OUT.value: N_("closed at the deadline"),
+    AttemptState.REMOVED.value: N_("removed"),
+}
+
+
+@dataclass(frozen=True)
+class SeatLine:
+    """One student in the room, as the proctor's list shows them."""
+
+    attempt_id: int
+    student_name: str
+    id_code: str
+    seat_label: str
+    state: AttemptState
+    signed_in_at: datetime
+    answered: int
+    question_count: int
+    signals: int
+    late: bool
+
+
+def sitting_or_404(db: Session, *, exam_id: int, room_id: int) -> Sitting:
+    sitting = sitting_for(db, exam_id=exam_id, room_id=room_id)
+    if sitting is None:
+        raise NotFound()
+    return sitting
+
+
+def sittings_around(db: Session, *, now: datetime) -> list[Sitting]:
+    """Scheduled or running sittings from yesterday to tomorrow, for the proctor's index."""
+    rows = db.execute(
+        select(Exam, ExamRoom)
+        .join(ExamRoom, ExamRoom.exam_id == Exam.id)
+        .where(
+            Exam.status.in_([ExamStatus.SCHEDULED, ExamStatus.ACTIVE]),
+            Exam.scheduled_start >= now - timedelta(days=1),
+            Exam.scheduled_start <= now + timedelta(days=1),
+        )
+        .order_by(Exam.scheduled_start, ExamRoom.room_id)
+    ).all()
+    return [Sitting(exam=exam, exam_room=exam_room) for exam, exam_room in rows]
+
+
+def _answered_counts(db: Session, attempt_ids: list[int]) -> Counter[int]:
+    """Questions whose latest save holds an answer (a cleared answer does not count)."""
+    latest: dict[tuple[int, int], list[int]] = {}
+    for attempt_id, question_id, answer in db.execute(
+        select(Response.attempt_id, Response.paper_question_id, Response.answer)
+        .where(Response.attempt_id.in_(attempt_ids))
+        .order_by(Response.seq)
+    ):
+        latest[(attempt_id, question_id)] = answer
+    return Counter(attempt_id for (attempt_id, _), answer in latest.items() if answer)
+
+
+def room_lines(db: Session, sitting: Sitting) -> list[SeatLine]:
+    attempts = db.execute(
+        select(Attempt, Student, Seat)
+        .join(Student, Student.id == Attempt.student_id)
+        .outerjoin(Seat, Seat.id == Attempt.seat_id)
+        .where(Attempt.exam_id == sitting.exam.id, Attempt.room_id == sitting.exam_room.room_id)
+        .order_by(Seat.label, Student.full_name)
+    ).all()
+    ids = [attempt.id for attempt, _, _ in attempts]
+    answered = _answered_counts(db, ids)
+    sizes = dict(
+        db.execute(
+            select(PaperQuestion.attempt_id, func.count())
+            .where(PaperQuestion.attempt_id.in_(ids))
+            .group_by(PaperQuestion.attempt_id)
+        ).all()
+    )
+    signals = Counter(
+        db.execute(select(AttemptSignal.attempt_id).where(AttemptSignal.attempt_id.in_(ids)))
+        .scalars()
+        .all()
+    )
+    return [
+        SeatLine(
+            attempt_id=attempt.id,
+            student_name=student.full_name,
+            id_code=student.id_code,
+            seat_label=seat.label if seat else "—",
+            state=attempt.state,
+            signed_in_at=attempt.signed_in_at,
+            answered=answered.get(attempt.id, 0),
+            question_count=sizes.get(attempt.id, 0),
+            signals=signals[attempt.id],
+            late=attempt.signed_in_at > sitting.start,
+        )
+        for attempt, student, seat in attempts
+    ]
+
+
+def open_room(db: Session, *, sitting: Sitting, proctor: User, now: datetime) -> None:
+    """R 4.2: the proctor has checked the workstations and opens the room for sign-in."""
+    if sitting.exam_room.activated_at is not None:
+        return
+    sitting.exam_room.activated_at = now
+    sitting.exam_room.activated_by_id = proctor.id
+    record(
+        db,
+        actor=proctor,
+        action="room.opened",
+        subject=f"exam:{sitting.exam.id}:room:{sitting.exam_room.room_id}",
+        at=now,
+    )
+
+
+def admit(
+    db: Session,
+    settings: Settings,
+    *,
+    sitting: Sitting,
+    attempt_id: int,
+    proctor: User,
+    late_entry_permitted: bool,
+    now: datetime,
+) -> Attempt:
+    """R 4.3, R 4.10: the proctor has checked the student's ID card and lets them in."""
+    attempt = db.get(Attempt, attempt_id)
+    if (
+        attempt is None
+        or attempt.exam_id != sitting.exam.id
+        or attempt.room_id != sitting.exam_room.room_id
+    ):
+        raise NotFound()
+    if attempt.state != AttemptState.WAITING:
+        raise AlreadyAdmitted()
+    entry = decide_entry(
+        scheduled_start=sitting.start, now=now, late_entry_permitted=late_entry_permitted
+    )
+    if entry.reason is not None:
+        raise _ENTRY_REFUSALS[entry.reason]()
+    late = now > sitting.start
+    attempt.state = AttemptState.ADMITTED
+    attempt.admitted_at = now
+    attempt.admitted_by_id = proctor.id
+    if late:
+        attempt.late_entry_permitted_by_id = proctor.id
+    record(
+        db,
+        actor=proctor,
+        action="attempt.admitted",
+        subject=f"attempt:{attempt.id}",
+        details={"late_entry": late},
+        at=now,
+    )
+    return attempt

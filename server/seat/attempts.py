@@ -1,0 +1,130 @@
+"""The student's attempt seen from the seat: its phase, the window that holds it, finishing.
+
+The phase is read from the stored state and the server's clock, never from the browser.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import (
+    Attempt,
+    AttemptSignal,
+    AttemptState,
+    Student,
+    User,
+)
+from server.seat.closing import CLOSED_STATES, close
+from server.seat.errors import AttemptClosed, NotStarted
+from server.seat.sittings import Sitting, sitting_for
+
+SIGNAL_KINDS = frozenset(
+    {
+        "focus_lost",
+        "fullscreen_left",
+        "copy",
+        "paste",
+        "second_tab",
+        "window_replaced",
+        "seat_changed",
+        "offline",
+    }
+)
+
+
+class Phase(StrEnum):
+    WAITING = "waiting"  # on the proctor's list, ID not yet checked
+    ADMITTED = "admitted"  # ID checked, the exam has not started
+    SITTING = "sitting"  # answering
+    CLOSED = "closed"
+
+
+def sitting_of(db: Session, attempt: Attempt) -> Sitting:
+    sitting = sitting_for(db, exam_id=attempt.exam_id, room_id=attempt.room_id or 0)
+    if sitting is None:  # the room was taken off the exam after sign-in
+        raise AttemptClosed()
+    return sitting
+
+
+def phase(attempt: Attempt, *, start: datetime, now: datetime) -> Phase:
+    if attempt.state in CLOSED_STATES:
+        return Phase.CLOSED
+    if attempt.state == AttemptState.WAITING:
+        return Phase.WAITING
+    if now < start:
+        return Phase.ADMITTED
+    return Phase.SITTING
+
+
+def latest_attempt(db: Session, student: Student) -> Attempt | None:
+    """The attempt the seat shows: an open one first, else the most recently closed."""
+    attempts = list(
+        db.execute(
+            select(Attempt)
+            .where(Attempt.student_id == student.id)
+            .order_by(Attempt.signed_in_at.desc())
+        ).scalars()
+    )
+    for attempt in attempts:
+        if attempt.state not in CLOSED_STATES:
+            return attempt
+    return attempts[0] if attempts else None
+
+
+def student_of(db: Session, user: User) -> Student | None:
+    return db.execute(select(Student).where(Student.user_id == user.id)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class Window:
+    client: str
+    last_seq: int
+
+
+def open_window(db: Session, *, attempt: Attempt, start: datetime, now: datetime) -> Window:
+    """Give this browser window the attempt; a window that held it before stops saving.
+
+    The newest window wins so a student whose workstation died can carry on at another one
+    without waiting for anybody; the proctor sees the replacement as a signal.
+    """
+    if phase(attempt, start=start, now=now) != Phase.SITTING:
+        raise NotStarted() if attempt.state not in CLOSED_STATES else AttemptClosed()
+    if attempt.client_token is not None:
+        db.add(AttemptSignal(attempt_id=attempt.id, kind="window_replaced", received_at=now))
+    attempt.client_token = secrets.token_urlsafe(24)
+    attempt.client_claimed_at = now
+    if attempt.state == AttemptState.ADMITTED:
+        attempt.state = AttemptState.IN_PROGRESS
+        attempt.started_at = now
+    return Window(client=attempt.client_token, last_seq=attempt.last_seq)
+
+
+def report_signal(
+    db: Session, *, attempt: Attempt, client: str, kind: str, detail: str, now: datetime
+) -> None:
+    """Store what the page noticed, for the proctor; unknown kinds are stored as "other"."""
+    if attempt.state in CLOSED_STATES:
+        raise AttemptClosed()
+    known = kind if kind in SIGNAL_KINDS else "other"
+    if client != attempt.client_token and known != "second_tab":
+        detail = f"{detail} (from a replaced window)".strip()
+    db.add(AttemptSignal(attempt_id=attempt.id, kind=known, detail=detail[:500], received_at=now))
+
+
+def finish(
+    db: Session, settings: Settings, *, attempt: Attempt, user: User, start: datetime, now: datetime
+) -> None:
+    """The student finishes before time (R 4.6): the attempt closes and is scored."""
+    if phase(attempt, start=start, now=now) != Phase.SITTING:
+        raise AttemptClosed() if attempt.state in CLOSED_STATES else NotStarted()
+    # Past the deadline the attempt ends by time, whoever pressed the button first.
+    state = AttemptState.TIMED_OUT if now > attempt.deadline else AttemptState.SUBMITTED
+    if not close(db, settings, attempt, state=state, now=now, actor=user):
+        raise AttemptClosed()

@@ -1,0 +1,167 @@
+"""Signing in at the seat: the student's ID code and password, the gates, the frozen paper.
+
+R 4.3: the proctor admits students one by one against their ID card. Signing in at the
+workstation only puts the student on the proctor's list; the gates (R 4.1, H) are applied and
+stored here, so the page can say at once whether, and why not, the student may sit the exam.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.admission.service import decide_for_exam
+from server.audit.service import record
+from server.auth import service as auth_service
+from server.auth.service import WrongCredentials
+from server.config import Settings
+from server.models import (
+    AdmissionDecision,
+    Attempt,
+    AttemptSignal,
+    AttemptState,
+    Language,
+    Role,
+    Seat,
+    Student,
+    User,
+)
+from server.rules.timing import EntryState, check_in_opens_at, entry_state
+from server.seat.errors import (
+    CheckInNotOpen,
+    EntryClosed,
+    NoExamInRoom,
+    NotAStudent,
+    RoomNotOpen,
+)
+from server.seat.paper import draw_paper
+from server.seat.sittings import Sitting, current_sitting
+
+OPEN_STATES = frozenset({AttemptState.WAITING, AttemptState.ADMITTED, AttemptState.IN_PROGRESS})
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """What signing in at the seat led to: an attempt, or a refusal by the gates."""
+
+    user: User | None
+    attempt: Attempt | None = None
+    refused: AdmissionDecision | None = None
+    wrong_credentials: WrongCredentials | None = None
+
+
+def attempt_of(db: Session, *, exam_id: int, student_id: int) -> Attempt | None:
+    return db.execute(
+        select(Attempt).where(Attempt.exam_id == exam_id, Attempt.student_id == student_id)
+    ).scalar_one_or_none()
+
+
+def _require_open_door(settings: Settings, sitting: Sitting, now: datetime) -> None:
+    if sitting.exam_room.activated_at is None:
+        raise RoomNotOpen()
+    match entry_state(scheduled_start=sitting.start, now=now):
+        case EntryState.TOO_EARLY:
+            opens = check_in_opens_at(scheduled_start=sitting.start)
+            local = opens.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M")
+            raise CheckInNotOpen(time=local)
+        case EntryState.CLOSED:
+            raise EntryClosed()
+        case EntryState.OPEN | EntryState.NEEDS_LATE_PERMISSION:
+            # A latecomer may sign in; the proctor's explicit permission is asked at admission.
+            return
+
+
+def _move_to_seat(db: Session, attempt: Attempt, seat: Seat, now: datetime) -> None:
+    if attempt.seat_id == seat.id:
+        return
+    db.add(
+        AttemptSignal(
+            attempt_id=attempt.id,
+            kind="seat_changed",
+            detail=f"{attempt.seat_id} -> {seat.id}",
+            received_at=now,
+        )
+    )
+    attempt.seat_id = seat.id
+    attempt.room_id = seat.room_id
+
+
+def check_in(
+    db: Session,
+    settings: Settings,
+    *,
+    seat: Seat,
+    id_code: str,
+    password: str,
+    language: Language,
+    address: str,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> CheckIn:
+    """Sign a student in at ``seat`` for the exam its room holds now.
+
+    Wrong credentials are returned, not raised, so the failure is committed for the rate limit.
+    A student who already has an attempt resumes it, at this seat, with the same paper.
+    """
+    sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
+    if sitting is None:
+        raise NoExamInRoom()
+    signed = auth_service.sign_in(
+        db, settings, login=id_code, password=password, address=address, now=now
+    )
+    if signed.user is None:
+        return CheckIn(user=None, wrong_credentials=signed.refusal)
+    user = signed.user
+    student = db.execute(select(Student).where(Student.user_id == user.id)).scalar_one_or_none()
+    if user.role != Role.STUDENT or student is None:
+        raise NotAStudent()
+    user.locale = language
+
+    existing = attempt_of(db, exam_id=sitting.exam.id, student_id=student.id)
+    if existing is not None:
+        if existing.state in OPEN_STATES:
+            _move_to_seat(db, existing, seat, now)
+            existing.language = language
+        return CheckIn(user=user, attempt=existing)
+
+    _require_open_door(settings, sitting, now)
+    decision = decide_for_exam(db, exam=sitting.exam, student=student, now=now)
+    if not decision.admitted:
+        record(
+            db,
+            actor=user,
+            action="seat.refused_by_gates",
+            subject=f"exam:{sitting.exam.id}",
+            details={"reasons": decision.reasons, "seat": seat.id},
+            at=now,
+        )
+        return CheckIn(user=user, refused=decision)
+
+    attempt = Attempt(
+        exam_id=sitting.exam.id,
+        student_id=student.id,
+        room_id=seat.room_id,
+        seat_id=seat.id,
+        admission_id=decision.id,
+        state=AttemptState.WAITING,
+        language=language,
+        signed_in_at=now,
+        deadline=sitting.deadline(settings),
+    )
+    db.add(attempt)
+    db.flush()
+    draw_paper(db, attempt=attempt, exam=sitting.exam, rng=rng or random.SystemRandom())
+    record(
+        db,
+        actor=user,
+        action="seat.signed_in",
+        subject=f"attempt:{attempt.id}",
+        details={"exam": sitting.exam.id, "seat": seat.id, "language": language.value},
+        at=now,
+    )
+    return CheckIn(user=user, attempt=attempt)

@@ -1,0 +1,307 @@
+"""The seat's pages and the small JSON API the exam page talks to.
+
+Pages: ``/seat/{token}`` (the workstation's start page and sign-in) and ``/exam`` (whatever the
+student's attempt is at: waiting, admitted, the paper, the result). JSON, under
+``/exam/attempts/{id}``: status and clock, taking the window, saves, signals. Every refusal is an
+``ExamError`` with a translated message and, for the page's script, a ``code``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from server.admission.service import reason_messages
+from server.auth.cookies import write_session
+from server.auth.dependencies import MaybeUser, Public, StudentUser
+from server.auth.router import remember_language
+from server.db import DbSession, utcnow
+from server.errors import ExamError
+from server.i18n import set_locale
+from server.models import Discipline, Language, Result, Room, Seat
+from server.seat import attempts as seat_attempts
+from server.seat.checkin import check_in
+from server.seat.errors import AttemptNotFound, NoExamInRoom, UnknownSeat
+from server.seat.links import seat_from_token
+from server.seat.saves import Save, attempt_for, save_answer
+from server.seat.sittings import current_sitting, next_sitting
+from server.seat.views import paper_view
+from server.web import render
+
+router = APIRouter()
+
+
+def _ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+def _seat(request: Request, db: DbSession, token: str) -> Seat:
+    seat_id = seat_from_token(request.app.state.settings, token)
+    seat = db.get(Seat, seat_id) if seat_id is not None else None
+    if seat is None:
+        raise UnknownSeat()
+    return seat
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/seat/{token}", dependencies=[Public])
+def seat_page(request: Request, db: DbSession, token: str, user: MaybeUser) -> Response:
+    settings = request.app.state.settings
+    seat = _seat(request, db, token)
+    now = utcnow()
+    sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
+    return render(
+        request,
+        "seat/sign_in.html",
+        seat=seat,
+        room=db.get_one(Room, seat.room_id),
+        sitting=sitting,
+        upcoming=None if sitting else next_sitting(db, settings, room_id=seat.room_id, now=now),
+        token=token,
+        error=None,
+        id_code="",
+        signed_in_student=user is not None and user.role.value == "student",
+        timezone=settings.timezone,
+    )
+
+
+@router.post("/seat/{token}", dependencies=[Public])
+def seat_sign_in(
+    request: Request,
+    db: DbSession,
+    token: str,
+    id_code: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    language: Annotated[Language, Form()],
+) -> Response:
+    settings = request.app.state.settings
+    seat = _seat(request, db, token)
+    set_locale(language.value)
+    room = db.get_one(Room, seat.room_id)
+    now = utcnow()
+
+    def again(message: str, status_code: int) -> Response:
+        sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
+        return render(
+            request,
+            "seat/sign_in.html",
+            status_code=status_code,
+            seat=seat,
+            room=room,
+            sitting=sitting,
+            upcoming=None,
+            token=token,
+            error=message,
+            id_code=id_code,
+            signed_in_student=False,
+            timezone=settings.timezone,
+        )
+
+    try:
+        outcome = check_in(
+            db,
+            settings,
+            seat=seat,
+            id_code=id_code,
+            password=password,
+            language=language,
+            address=_address(request),
+            now=now,
+        )
+    except NoExamInRoom as refusal:
+        return again(refusal.translated(), refusal.status_code)
+    except ExamError as refusal:
+        # Nothing of a refused sign-in is kept but the failure count, which check_in commits
+        # through the returned outcome; a raised refusal rolls the rest back.
+        db.rollback()
+        return again(refusal.translated(), refusal.status_code)
+    if outcome.wrong_credentials is not None:
+        return again(outcome.wrong_credentials.translated(), 401)
+    assert outcome.user is not None
+    if outcome.refused is not None:
+        return render(
+            request,
+            "seat/refused.html",
+            status_code=403,
+            seat=seat,
+            room=room,
+            reasons=reason_messages(outcome.refused),
+            token=token,
+        )
+    response = RedirectResponse("/exam", status_code=303)
+    write_session(response, settings, user_id=outcome.user.id, pwd_hash=outcome.user.password_hash)
+    remember_language(response, request, language.value)
+    return response
+
+
+@router.get("/exam")
+def exam_page(request: Request, db: DbSession, user: StudentUser) -> Response:
+    settings = request.app.state.settings
+    student = seat_attempts.student_of(db, user)
+    attempt = seat_attempts.latest_attempt(db, student) if student else None
+    if attempt is None:
+        return render(request, "seat/no_attempt.html")
+    sitting = seat_attempts.sitting_of(db, attempt)
+    now = utcnow()
+    phase = seat_attempts.phase(attempt, start=sitting.start, now=now)
+    context: dict[str, Any] = {
+        "attempt": attempt,
+        "exam": sitting.exam,
+        "seat": db.get(Seat, attempt.seat_id) if attempt.seat_id else None,
+        "room": db.get(Room, attempt.room_id) if attempt.room_id else None,
+        "start": sitting.start,
+        "phase": phase.value,
+        "timezone": settings.timezone,
+        "start_ms": _ms(sitting.start),
+        "deadline_ms": _ms(attempt.deadline),
+        "server_ms": _ms(now),
+    }
+    if phase == seat_attempts.Phase.CLOSED:
+        results = list(db.execute(select(Result).where(Result.attempt_id == attempt.id)).scalars())
+        disciplines = dict(
+            db.execute(
+                select(Discipline.id, Discipline.name).where(
+                    Discipline.id.in_([r.discipline_id for r in results])
+                )
+            ).all()
+        )
+        return render(
+            request, "seat/result.html", results=results, disciplines=disciplines, **context
+        )
+    if phase == seat_attempts.Phase.SITTING:
+        return render(request, "seat/paper.html", questions=paper_view(db, attempt), **context)
+    return render(request, "seat/waiting.html", **context)
+
+
+def _own_attempt(db: DbSession, user: StudentUser, attempt_id: int) -> Any:
+    student = seat_attempts.student_of(db, user)
+    if student is None:
+        raise AttemptNotFound()
+    return attempt_for(db, attempt_id=attempt_id, student=student)
+
+
+@router.get("/exam/attempts/{attempt_id}/status")
+def attempt_status(db: DbSession, user: StudentUser, attempt_id: int) -> JSONResponse:
+    """Phase and clock: the page polls it while waiting and measures its clock offset with it."""
+    attempt = _own_attempt(db, user, attempt_id)
+    sitting = seat_attempts.sitting_of(db, attempt)
+    now = utcnow()
+    return JSONResponse(
+        {
+            "phase": seat_attempts.phase(attempt, start=sitting.start, now=now).value,
+            "server_ms": _ms(now),
+            "start_ms": _ms(sitting.start),
+            "deadline_ms": _ms(attempt.deadline),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/exam/attempts/{attempt_id}/window")
+def take_window(db: DbSession, user: StudentUser, attempt_id: int) -> JSONResponse:
+    attempt = _own_attempt(db, user, attempt_id)
+    sitting = seat_attempts.sitting_of(db, attempt)
+    now = utcnow()
+    window = seat_attempts.open_window(db, attempt=attempt, start=sitting.start, now=now)
+    return JSONResponse(
+        {
+            "client": window.client,
+            "last_seq": window.last_seq,
+            "server_ms": _ms(now),
+            "deadline_ms": _ms(attempt.deadline),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+class SaveRequest(BaseModel):
+    client: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=1, le=1_000_000_000)
+    question: int = Field(ge=1, le=10_000)
+    answer: list[int] = Field(max_length=64)
+    flagged: bool = False
+    answered_at_ms: int = Field(ge=0, le=10**14)
+
+
+@router.post("/exam/attempts/{attempt_id}/saves")
+def save(
+    request: Request, db: DbSession, user: StudentUser, attempt_id: int, body: SaveRequest
+) -> JSONResponse:
+    attempt = _own_attempt(db, user, attempt_id)
+    sitting = seat_attempts.sitting_of(db, attempt)
+    receipt = save_answer(
+        db,
+        request.app.state.settings,
+        attempt=attempt,
+        start=sitting.start,
+        save=Save(
+            client=body.client,
+            seq=body.seq,
+            question=body.question,
+            answer=tuple(body.answer),
+            flagged=body.flagged,
+            answered_at=datetime.fromtimestamp(body.answered_at_ms / 1000, tz=UTC),
+        ),
+        now=utcnow(),
+    )
+    return JSONResponse(
+        {
+            "status": receipt.status.value,
+            "seq": receipt.seq,
+            "question": receipt.question,
+            "server_ms": _ms(receipt.received_at),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+class SignalRequest(BaseModel):
+    client: str = Field(default="", max_length=64)
+    kind: str = Field(min_length=1, max_length=32)
+    detail: str = Field(default="", max_length=500)
+
+
+@router.post("/exam/attempts/{attempt_id}/signals", status_code=204)
+def signal(db: DbSession, user: StudentUser, attempt_id: int, body: SignalRequest) -> Response:
+    attempt = _own_attempt(db, user, attempt_id)
+    seat_attempts.report_signal(
+        db, attempt=attempt, client=body.client, kind=body.kind, detail=body.detail, now=utcnow()
+    )
+    return Response(status_code=204)
+
+
+@router.get("/exam/attempts/{attempt_id}/finish")
+def finish_page(request: Request, db: DbSession, user: StudentUser, attempt_id: int) -> Response:
+    attempt = _own_attempt(db, user, attempt_id)
+    questions = paper_view(db, attempt)
+    unanswered = [q.position for q in questions if not q.answered]
+    return render(
+        request,
+        "seat/finish.html",
+        attempt=attempt,
+        unanswered=unanswered,
+        total=len(questions),
+    )
+
+
+@router.post("/exam/attempts/{attempt_id}/finish")
+def finish(request: Request, db: DbSession, user: StudentUser, attempt_id: int) -> Response:
+    attempt = _own_attempt(db, user, attempt_id)
+    sitting = seat_attempts.sitting_of(db, attempt)
+    seat_attempts.finish(
+        db,
+        request.app.state.settings,
+        attempt=attempt,
+        user=user,
+        start=sitting.start,
+        now=utcnow(),
+    )
+    return RedirectResponse("/exam", status_code=303)

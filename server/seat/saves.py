@@ -1,0 +1,202 @@
+"""Saving an answer: the one write the exam cannot afford to lose or to apply twice.
+
+Every save carries the attempt's next sequence number, chosen by the page. A save is stored as a
+new row (responses are append-only) and a question's answer is its save with the highest number,
+so:
+
+* a retry of a save already stored (same number, same content) is acknowledged again and
+  changes nothing; the same number with different content is refused;
+* an older save of a question that arrives after a newer one is refused and changes nothing
+  (last write wins by sequence, not by arrival);
+* saves of different questions may arrive in any order.
+
+Time: the page says when the answer was made, in server time (it corrects its own clock by the
+offset it measured). The claim is trusted only within bounds: never later than its arrival
+(beyond a small tolerance), never before the attempt began. An answer made by the deadline
+counts if it arrives within the transport grace (``rules.timing.save_accepted``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import (
+    Attempt,
+    AttemptState,
+    ItemType,
+    ItemVersion,
+    PaperQuestion,
+    Response,
+    Student,
+)
+from server.rules.timing import save_accepted
+from server.seat.errors import (
+    AttemptClosed,
+    AttemptNotFound,
+    NotStarted,
+    OneOptionOnly,
+    ReplayedSequence,
+    StaleSequence,
+    TamperedClock,
+    TimeOver,
+    UnknownOption,
+    UnknownQuestion,
+    WindowReplaced,
+)
+
+# How far ahead of the server a page's corrected clock may run: measurement error of the offset,
+# not a way to stamp answers in the future.
+CLOCK_TOLERANCE = timedelta(seconds=5)
+ONE_ANSWER_TYPES = frozenset({ItemType.SINGLE_CHOICE, ItemType.TRUE_FALSE})
+
+
+class SaveStatus(StrEnum):
+    SAVED = "saved"
+    ALREADY_SAVED = "already_saved"
+
+
+@dataclass(frozen=True)
+class Save:
+    """One save as the page sends it; ``question`` is the position on the paper (1-based)."""
+
+    client: str
+    seq: int
+    question: int
+    answer: tuple[int, ...]
+    flagged: bool
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class SaveReceipt:
+    status: SaveStatus
+    seq: int
+    question: int
+    received_at: datetime
+
+
+def attempt_for(db: Session, *, attempt_id: int, student: Student) -> Attempt:
+    """The student's own attempt; someone else's is reported as not found, not as forbidden."""
+    attempt = db.get(Attempt, attempt_id)
+    if attempt is None or attempt.student_id != student.id:
+        raise AttemptNotFound()
+    return attempt
+
+
+def require_sitting(attempt: Attempt, *, start: datetime, now: datetime) -> None:
+    if attempt.state in (AttemptState.SUBMITTED, AttemptState.TIMED_OUT, AttemptState.REMOVED):
+        raise AttemptClosed()
+    if attempt.state == AttemptState.WAITING or now < start:
+        raise NotStarted()
+
+
+def _check_answer(db: Session, question: PaperQuestion, answer: tuple[int, ...]) -> None:
+    if len(set(answer)) != len(answer) or not set(answer) <= set(question.option_order):
+        raise UnknownOption()
+    item_type = db.execute(
+        select(ItemVersion.type).where(ItemVersion.id == question.item_version_id)
+    ).scalar_one()
+    if item_type in ONE_ANSWER_TYPES and len(answer) > 1:
+        raise OneOptionOnly()
+
+
+def _same(response: Response, question: PaperQuestion, save: Save) -> bool:
+    return (
+        response.paper_question_id == question.id
+        and sorted(response.answer) == sorted(save.answer)
+        and response.flagged == save.flagged
+    )
+
+
+def _answered_at(attempt: Attempt, save: Save, *, now: datetime) -> datetime:
+    claimed = save.answered_at
+    began = attempt.started_at or attempt.admitted_at or attempt.signed_in_at
+    if claimed > now + CLOCK_TOLERANCE or claimed < began - CLOCK_TOLERANCE:
+        raise TamperedClock()
+    return min(claimed, now)
+
+
+def save_answer(
+    db: Session,
+    settings: Settings,
+    *,
+    attempt: Attempt,
+    start: datetime,
+    save: Save,
+    now: datetime,
+) -> SaveReceipt:
+    """Store one save or refuse it; a refusal changes nothing."""
+    require_sitting(attempt, start=start, now=now)
+    if attempt.client_token is None or save.client != attempt.client_token:
+        raise WindowReplaced()
+    question = db.execute(
+        select(PaperQuestion).where(
+            PaperQuestion.attempt_id == attempt.id, PaperQuestion.position == save.question
+        )
+    ).scalar_one_or_none()
+    if question is None:
+        raise UnknownQuestion()
+    _check_answer(db, question, save.answer)
+    answered_at = _answered_at(attempt, save, now=now)
+    if not save_accepted(
+        answered_at=answered_at,
+        received_at=now,
+        deadline=attempt.deadline,
+        transport_grace=timedelta(seconds=settings.transport_grace_seconds),
+    ):
+        raise TimeOver()
+
+    receipt = SaveReceipt(
+        status=SaveStatus.ALREADY_SAVED, seq=save.seq, question=save.question, received_at=now
+    )
+    stored = db.execute(
+        select(Response).where(Response.attempt_id == attempt.id, Response.seq == save.seq)
+    ).scalar_one_or_none()
+    if stored is not None:
+        if _same(stored, question, save):
+            return receipt
+        raise ReplayedSequence()
+    newest = db.execute(
+        select(func.max(Response.seq)).where(Response.paper_question_id == question.id)
+    ).scalar_one()
+    if newest is not None and newest > save.seq:
+        raise StaleSequence()
+
+    try:
+        with db.begin_nested():
+            db.add(
+                Response(
+                    attempt_id=attempt.id,
+                    paper_question_id=question.id,
+                    seq=save.seq,
+                    answer=list(save.answer),
+                    flagged=save.flagged,
+                    answered_at=answered_at,
+                    received_at=now,
+                )
+            )
+    except IntegrityError:
+        # The same number arrived twice at once: the other request stored it first.
+        stored = db.execute(
+            select(Response).where(Response.attempt_id == attempt.id, Response.seq == save.seq)
+        ).scalar_one()
+        if _same(stored, question, save):
+            return receipt
+        raise ReplayedSequence() from None
+    # In SQL, not in Python: two saves committing at once must leave the larger number.
+    db.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.last_seq < save.seq)
+        .values(last_seq=save.seq)
+        .execution_options(synchronize_session=False)
+    )
+    return SaveReceipt(
+        status=SaveStatus.SAVED, seq=save.seq, question=save.question, received_at=now
+    )

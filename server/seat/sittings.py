@@ -1,0 +1,91 @@
+"""Which exam a room holds now, and the clock of that sitting (R 4.2–4.4, R 4.10)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import Exam, ExamRoom, ExamStatus
+from server.rules.timing import ROOM_PREPARATION_BEFORE, attempt_deadline
+
+# Sittings further away than this are not looked at when a workstation asks what its room holds.
+_LOOKAHEAD = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Sitting:
+    """One exam in one room."""
+
+    exam: Exam
+    exam_room: ExamRoom
+
+    @property
+    def start(self) -> datetime:
+        return self.exam.scheduled_start
+
+    def duration(self, settings: Settings) -> timedelta:
+        if settings.exam_duration_override_seconds is not None:
+            return timedelta(seconds=settings.exam_duration_override_seconds)
+        return timedelta(minutes=self.exam.duration_minutes)
+
+    def deadline(self, settings: Settings) -> datetime:
+        """The same for every student in the room; only room-wide extra time moves it."""
+        return attempt_deadline(
+            scheduled_start=self.start,
+            duration=self.duration(settings),
+            room_extra_time=timedelta(minutes=self.exam_room.extra_minutes),
+        )
+
+    def holds(self, settings: Settings, now: datetime) -> bool:
+        """From room preparation (start − 15 min) until the deadline plus the transport grace."""
+        grace = timedelta(seconds=settings.transport_grace_seconds)
+        return self.start - ROOM_PREPARATION_BEFORE <= now <= self.deadline(settings) + grace
+
+
+def sittings_in_room(
+    db: Session, settings: Settings, *, room_id: int, now: datetime
+) -> list[Sitting]:
+    """The room's scheduled or running exams within a day of ``now``, earliest first."""
+    rows = db.execute(
+        select(Exam, ExamRoom)
+        .join(ExamRoom, ExamRoom.exam_id == Exam.id)
+        .where(
+            ExamRoom.room_id == room_id,
+            Exam.status.in_([ExamStatus.SCHEDULED, ExamStatus.ACTIVE]),
+            Exam.scheduled_start >= now - _LOOKAHEAD,
+            Exam.scheduled_start <= now + _LOOKAHEAD,
+        )
+        .order_by(Exam.scheduled_start)
+    ).all()
+    return [Sitting(exam=exam, exam_room=exam_room) for exam, exam_room in rows]
+
+
+def current_sitting(
+    db: Session, settings: Settings, *, room_id: int, now: datetime
+) -> Sitting | None:
+    """The sitting the room holds at ``now``, if any."""
+    for sitting in sittings_in_room(db, settings, room_id=room_id, now=now):
+        if sitting.holds(settings, now):
+            return sitting
+    return None
+
+
+def next_sitting(db: Session, settings: Settings, *, room_id: int, now: datetime) -> Sitting | None:
+    """The next sitting that has not begun its preparation, to tell a student who is early."""
+    for sitting in sittings_in_room(db, settings, room_id=room_id, now=now):
+        if sitting.start - ROOM_PREPARATION_BEFORE > now:
+            return sitting
+    return None
+
+
+def sitting_for(db: Session, *, exam_id: int, room_id: int) -> Sitting | None:
+    row = db.execute(
+        select(Exam, ExamRoom)
+        .join(ExamRoom, ExamRoom.exam_id == Exam.id)
+        .where(Exam.id == exam_id, ExamRoom.room_id == room_id)
+    ).first()
+    return Sitting(exam=row[0], exam_room=row[1]) if row else None

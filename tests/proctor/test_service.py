@@ -1,0 +1,105 @@
+"""The proctor admits by ID card; after the start only with late-entry permission (R 4.3, 4.10)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import Attempt, AttemptState, Language, Role
+from server.proctor.service import (
+    AdmitTooEarly,
+    AlreadyAdmitted,
+    LateEntryClosed,
+    LateEntryNeedsPermission,
+    admit,
+    room_lines,
+)
+from server.seat.checkin import check_in
+from server.seat.sittings import Sitting
+from tests import factories
+from tests.seat.factories import World, create_world
+
+
+def _waiting(db: Session, settings: Settings, world: World) -> Attempt:
+    outcome = check_in(
+        db,
+        settings,
+        seat=world.seats[1],
+        id_code=world.student.id_code,
+        password=factories.PASSWORD,
+        language=Language.KK,
+        address="10.0.0.2",
+        now=world.start - timedelta(minutes=1),
+        rng=random.Random(3),
+    )
+    assert outcome.attempt is not None
+    return outcome.attempt
+
+
+def _admit(
+    db: Session, settings: Settings, world: World, attempt: Attempt, *, late: bool, at: timedelta
+) -> Attempt:
+    return admit(
+        db,
+        settings,
+        sitting=Sitting(exam=world.exam, exam_room=world.exam_room),
+        attempt_id=attempt.id,
+        proctor=factories.create_user(db, role=Role.PROCTOR),
+        late_entry_permitted=late,
+        now=world.start + at,
+    )
+
+
+def test_the_waiting_list_shows_name_id_code_and_seat(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    attempt = _waiting(db, settings, world)
+    (line,) = room_lines(db, Sitting(exam=world.exam, exam_room=world.exam_room))
+    assert (line.attempt_id, line.id_code, line.seat_label, line.state) == (
+        attempt.id,
+        world.student.id_code,
+        "PC-02",
+        AttemptState.WAITING,
+    )
+    assert line.question_count == 25
+    assert line.answered == 0
+
+
+@pytest.mark.parametrize("at", [timedelta(minutes=-10), timedelta(0)])
+def test_admission_before_the_start_needs_no_permission(
+    db: Session, settings: Settings, at: timedelta
+) -> None:
+    world = create_world(db)
+    attempt = _admit(db, settings, world, _waiting(db, settings, world), late=False, at=at)
+    assert attempt.state == AttemptState.ADMITTED
+    assert attempt.late_entry_permitted_by_id is None
+
+
+def test_admission_before_check_in_is_refused(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    attempt = _waiting(db, settings, world)
+    with pytest.raises(AdmitTooEarly):
+        _admit(db, settings, world, attempt, late=False, at=timedelta(minutes=-10, seconds=-1))
+
+
+def test_late_entry_needs_the_proctors_permission(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    attempt = _waiting(db, settings, world)
+    with pytest.raises(LateEntryNeedsPermission):
+        _admit(db, settings, world, attempt, late=False, at=timedelta(microseconds=1))
+    admitted = _admit(db, settings, world, attempt, late=True, at=timedelta(minutes=30))
+    assert admitted.late_entry_permitted_by_id == admitted.admitted_by_id
+    # The deadline does not move for a latecomer (R 4.10).
+    assert admitted.deadline == world.start + timedelta(minutes=60)
+    with pytest.raises(AlreadyAdmitted):
+        _admit(db, settings, world, attempt, late=True, at=timedelta(minutes=30))
+
+
+def test_after_thirty_minutes_even_permission_cannot_admit(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    attempt = _waiting(db, settings, world)
+    with pytest.raises(LateEntryClosed):
+        _admit(db, settings, world, attempt, late=True, at=timedelta(minutes=30, microseconds=1))

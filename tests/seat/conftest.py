@@ -1,0 +1,91 @@
+"""An attempt that is sitting: signed in, admitted by the proctor, its window taken."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import Attempt, Language, Role
+from server.proctor.service import admit
+from server.seat.attempts import open_window
+from server.seat.checkin import check_in
+from server.seat.saves import Save
+from tests import factories
+from tests.seat.factories import World, create_world
+
+
+@dataclass
+class Sitting:
+    world: World
+    attempt: Attempt
+    client: str
+
+    @property
+    def start(self) -> datetime:
+        return self.world.start
+
+    def save(
+        self,
+        seq: int,
+        question: int,
+        answer: tuple[int, ...],
+        *,
+        flagged: bool = False,
+        answered_at: datetime | None = None,
+        client: str | None = None,
+    ) -> Save:
+        return Save(
+            client=client or self.client,
+            seq=seq,
+            question=question,
+            answer=answer,
+            flagged=flagged,
+            answered_at=answered_at or self.start + timedelta(minutes=1),
+        )
+
+    def options(self, question: int) -> list[int]:
+        return list(self.attempt.paper[question - 1].option_order)
+
+
+def sit(db: Session, settings: Settings, world: World) -> Sitting:
+    outcome = check_in(
+        db,
+        settings,
+        seat=world.seats[0],
+        id_code=world.student.id_code,
+        password=factories.PASSWORD,
+        language=Language.EN,
+        address="10.0.0.1",
+        now=world.start - timedelta(minutes=5),
+        rng=random.Random(11),
+    )
+    assert outcome.attempt is not None
+    proctor = factories.create_user(db, role=Role.PROCTOR)
+    admit(
+        db,
+        settings,
+        sitting=_sitting(world),
+        attempt_id=outcome.attempt.id,
+        proctor=proctor,
+        late_entry_permitted=False,
+        now=world.start - timedelta(minutes=4),
+    )
+    window = open_window(db, attempt=outcome.attempt, start=world.start, now=world.start)
+    db.flush()
+    return Sitting(world=world, attempt=outcome.attempt, client=window.client)
+
+
+def _sitting(world: World):  # type: ignore[no-untyped-def]
+    from server.seat.sittings import Sitting as RoomSitting
+
+    return RoomSitting(exam=world.exam, exam_room=world.exam_room)
+
+
+@pytest.fixture
+def sitting(db: Session, settings: Settings) -> Sitting:
+    return sit(db, settings, create_world(db))

@@ -1,0 +1,175 @@
+"""Signing in at the seat: credentials, the room's door, the gates, the frozen paper."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import AdmissionDecision, AttemptSignal, AttemptState, Language, PaperQuestion
+from server.seat.checkin import check_in
+from server.seat.errors import (
+    CheckInNotOpen,
+    EntryClosed,
+    NoExamInRoom,
+    NotAStudent,
+    PaperNotReady,
+    RoomNotOpen,
+)
+from tests import factories
+from tests.seat.factories import World, create_world
+
+
+def _sign_in(db: Session, settings: Settings, world: World, *, seat: int = 0, **kwargs: object):  # type: ignore[no-untyped-def]
+    arguments: dict[str, object] = {
+        "seat": world.seats[seat],
+        "id_code": world.student.id_code,
+        "password": factories.PASSWORD,
+        "language": Language.RU,
+        "address": "10.0.0.1",
+        "now": world.start - timedelta(minutes=5),
+        "rng": random.Random(7),
+    }
+    arguments.update(kwargs)
+    return check_in(db, settings, **arguments)  # type: ignore[arg-type]
+
+
+def test_an_admitted_student_waits_with_a_frozen_paper(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    outcome = _sign_in(db, settings, world)
+    attempt = outcome.attempt
+    assert attempt is not None
+    assert outcome.refused is None
+    assert attempt.state == AttemptState.WAITING
+    assert attempt.language == Language.RU
+    assert attempt.seat_id == world.seats[0].id
+    assert attempt.deadline == world.start + timedelta(minutes=60)
+    paper = (
+        db.execute(select(PaperQuestion).where(PaperQuestion.attempt_id == attempt.id))
+        .scalars()
+        .all()
+    )
+    assert len(paper) == 25
+    assert len({q.item_version_id for q in paper}) == 25
+    assert [q.position for q in paper] == list(range(1, 26))
+    decision = db.get_one(AdmissionDecision, attempt.admission_id)
+    assert decision.admitted
+    assert decision.facts[world.discipline.code]["r1"] == "70.00"
+
+
+def test_signing_in_again_elsewhere_keeps_the_paper_and_tells_the_proctor(
+    db: Session, settings: Settings
+) -> None:
+    world = create_world(db)
+    first = _sign_in(db, settings, world).attempt
+    assert first is not None
+    paper = [(q.item_version_id, q.option_order) for q in first.paper]
+    again = _sign_in(db, settings, world, seat=2, language=Language.EN).attempt
+    assert again is not None
+    assert again.id == first.id
+    db.flush()
+    db.refresh(again)
+    assert [(q.item_version_id, q.option_order) for q in again.paper] == paper
+    assert again.seat_id == world.seats[2].id
+    assert again.language == Language.EN
+    kinds = (
+        db.execute(select(AttemptSignal.kind).where(AttemptSignal.attempt_id == again.id))
+        .scalars()
+        .all()
+    )
+    assert kinds == ["seat_changed"]
+
+
+@pytest.mark.parametrize(
+    ("facts", "reasons"),
+    [
+        ({"r1": "40", "r2": "50"}, ["midterm_average_below_50"]),
+        ({"debt": True}, ["tuition_debt"]),
+        ({"attendance": "79.99"}, ["attendance_below_80"]),
+        (
+            {"r1": "10", "r2": "10", "debt": True, "attendance": "50"},
+            ["midterm_average_below_50", "tuition_debt", "attendance_below_80"],
+        ),
+    ],
+)
+def test_the_gates_refuse_with_every_reason_and_store_the_decision(
+    db: Session, settings: Settings, facts: dict[str, object], reasons: list[str]
+) -> None:
+    world = create_world(db)
+    student = world.new_student(db, **facts)  # type: ignore[arg-type]
+    outcome = _sign_in(db, settings, world, id_code=student.id_code)
+    assert outcome.attempt is None
+    assert outcome.refused is not None
+    assert sorted(outcome.refused.reasons) == sorted(reasons)
+    stored = db.execute(
+        select(AdmissionDecision).where(AdmissionDecision.student_id == student.id)
+    ).scalar_one()
+    assert not stored.admitted
+
+
+def test_a_student_outside_the_exams_groups_is_refused(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    outsider = factories.create_student(db)
+    world.enrol(db, outsider)
+    outcome = _sign_in(db, settings, world, id_code=outsider.id_code)
+    assert outcome.refused is not None
+    assert "not_in_exam_groups" in outcome.refused.reasons
+
+
+def test_a_wrong_password_is_returned_not_raised(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    outcome = _sign_in(db, settings, world, password="Wrong#Pass1")
+    assert outcome.user is None
+    assert outcome.wrong_credentials is not None
+
+
+def test_staff_cannot_sit_an_exam(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    proctor = factories.create_user(db, login="proctor1")
+    with pytest.raises(NotAStudent):
+        _sign_in(db, settings, world, id_code=proctor.login)
+
+
+@pytest.mark.parametrize(
+    ("offset", "refusal"),
+    [
+        (timedelta(minutes=-10, microseconds=-1), CheckInNotOpen),
+        (timedelta(minutes=30, microseconds=1), EntryClosed),
+    ],
+)
+def test_the_door_is_shut_before_check_in_and_after_thirty_minutes(
+    db: Session, settings: Settings, offset: timedelta, refusal: type[Exception]
+) -> None:
+    world = create_world(db)
+    with pytest.raises(refusal):
+        _sign_in(db, settings, world, now=world.start + offset)
+
+
+@pytest.mark.parametrize("offset", [timedelta(minutes=-10), timedelta(0), timedelta(minutes=30)])
+def test_the_door_is_open_at_its_boundaries(
+    db: Session, settings: Settings, offset: timedelta
+) -> None:
+    world = create_world(db)
+    assert _sign_in(db, settings, world, now=world.start + offset).attempt is not None
+
+
+def test_a_room_the_proctor_has_not_opened_refuses(db: Session, settings: Settings) -> None:
+    world = create_world(db, opened=False)
+    with pytest.raises(RoomNotOpen):
+        _sign_in(db, settings, world)
+
+
+def test_a_room_without_an_exam_now_refuses(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    with pytest.raises(NoExamInRoom):
+        _sign_in(db, settings, world, now=world.start - timedelta(hours=2))
+
+
+def test_a_bank_too_small_for_a_paper_refuses(db: Session, settings: Settings) -> None:
+    world = create_world(db, bank_size=24)
+    with pytest.raises(PaperNotReady):
+        _sign_in(db, settings, world)
