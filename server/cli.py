@@ -27,11 +27,13 @@ user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 roster_app = typer.Typer(help="The registrar's roster.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 bank_app = typer.Typer(help="Question banks.", no_args_is_help=True)
+seat_app = typer.Typer(help="Lab workstations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(roster_app, name="roster")
 app.add_typer(audit_app, name="audit")
 app.add_typer(bank_app, name="bank")
+app.add_typer(seat_app, name="seat")
 
 
 def operator_locale(environ: dict[str, str]) -> str:
@@ -102,13 +104,23 @@ def demo(
     base_url: Annotated[str, typer.Option(help="Where the server will be reachable.")] = (
         "http://127.0.0.1:8000"
     ),
+    starts_in: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds from now to the demo exam's start (negative: already started); "
+            "default about 15 minutes. Used only when no demo exam is still to come."
+        ),
+    ] = None,
 ) -> None:
     """Load the demo term (idempotent) and print the URLs and logins for every role."""
+    from datetime import timedelta
+
     from server.demo import STAFF, STAFF_PASSWORD, STUDENT_PASSWORD, load_demo
 
     settings = get_settings()
+    lead = None if starts_in is None else timedelta(seconds=starts_in)
     with _session() as db:
-        summary = load_demo(db, now=utcnow())
+        summary = load_demo(db, now=utcnow(), starts_in=lead)
         db.commit()
         from server.web import local_time
 
@@ -198,6 +210,59 @@ def roster_import(
         )
 
 
+@seat_app.command("links")
+def seat_links(
+    room: Annotated[str, typer.Option(help="Room code.")],
+    base_url: Annotated[str, typer.Option(help="The address students reach the server at.")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
+    """Print each workstation's start page (signed, so a seat cannot be made up)."""
+    from sqlalchemy import select
+
+    from server.models import Room
+    from server.seat.links import seat_token
+
+    settings = get_settings()
+    with _session() as db:
+        found = db.execute(select(Room).where(Room.code == room)).scalar_one_or_none()
+        if found is None:
+            typer.echo(f"unknown room {room!r}", err=True)
+            raise typer.Exit(1)
+        for seat in found.seats:
+            token = seat_token(settings, seat.id)
+            typer.echo(f"{seat.label}\t{base_url.rstrip('/')}/seat/{token}")
+
+
+@roster_app.command("passwords")
+def roster_passwords(
+    group: Annotated[str, typer.Option(help="Student group code.")],
+) -> None:
+    """Issue first passwords to a group's students who have none; print them once as CSV."""
+    import csv
+
+    from server.errors import ExamError
+    from server.registrar.passwords import issue_first_passwords
+
+    with _session() as db:
+        try:
+            issue = issue_first_passwords(db, actor=None, group_code=group, now=utcnow())
+        except ExamError as refusal:
+            typer.echo(refusal.translated(), err=True)
+            raise typer.Exit(1) from None
+        db.commit()
+    # Printed only after the commit: a password on paper is one the server will accept.
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["id_code", "full_name", "group", "password"])
+    for slip in issue.issued:
+        writer.writerow([slip.id_code, slip.full_name, slip.group_code, slip.password])
+    typer.echo(
+        f"issued {len(issue.issued)} first passwords in group {issue.group_code}; "
+        f"{issue.already_set} students already had one (unchanged)",
+        err=True,
+    )
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk the hash chain of the audit log; exit 1 when it is broken."""
@@ -223,6 +288,63 @@ def bank_inspect(
     from question_bank.inspect import run_inspect
 
     raise typer.Exit(run_inspect(paths, as_json=json_output, out=sys.stdout, err=sys.stderr))
+
+
+@bank_app.command("import")
+def bank_import(
+    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    discipline: Annotated[str, typer.Option(help="Discipline code.")],
+    language: Annotated[str, typer.Option(help="Language of the files: kk, ru or en.")],
+    acknowledge_warnings: Annotated[
+        bool, typer.Option("--acknowledge-warnings", help="Import even when there are warnings.")
+    ] = False,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve the deliverable items at once.")
+    ] = False,
+) -> None:
+    """Import question-bank files into a discipline: every question of every file, or none."""
+    from question_bank.inspect import inspect_file
+    from server.bank import importer, repository
+    from server.models import Language
+
+    if language not in {lang.value for lang in Language}:
+        typer.echo(f"unknown language {language!r}: use kk, ru or en", err=True)
+        raise typer.Exit(2)
+    reports = [inspect_file(path) for path in paths]
+    with _session() as db:
+        chosen = repository.discipline_by_code(db, discipline)
+        if chosen is None:
+            typer.echo(f"unknown discipline {discipline!r}", err=True)
+            raise typer.Exit(1)
+        try:
+            summary = importer.import_reports(
+                db,
+                discipline=chosen,
+                reports=reports,
+                language=Language(language),
+                actor=None,
+                acknowledge_warnings=acknowledge_warnings,
+                approve=approve,
+                source="cli: " + ", ".join(path.name for path in paths),
+                now=utcnow(),
+            )
+        except (importer.BankRejected, importer.WarningsNotAcknowledged) as refusal:
+            typer.echo(refusal.translated(), err=True)
+            for kind, problems in (
+                ("error", refusal.plan.errors),
+                ("warning", refusal.plan.warnings),
+            ):
+                for problem in problems:
+                    line = problem.line if problem.line is not None else "-"
+                    item = f" [{problem.item}]" if problem.item else ""
+                    typer.echo(f"  {kind} {problem.file}:{line}{item}: {problem.message}", err=True)
+            raise typer.Exit(1) from None
+        db.commit()
+        typer.echo(
+            f"imported into {chosen.code}: {summary.created} new items, {summary.translated} "
+            f"translated, {summary.unchanged} unchanged, {summary.approved} approved, "
+            f"{summary.undeliverable} not deliverable"
+        )
 
 
 def main() -> None:

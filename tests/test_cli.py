@@ -181,3 +181,20 @@ def test_bank_inspect_exit_codes(tmp_path: Path) -> None:
     assert runner.invoke(app, ["bank", "inspect", str(broken)]).exit_code == 1
     missing = runner.invoke(app, ["bank", "inspect", str(tmp_path / "nope.gift")])
     assert missing.exit_code == 2
+
+
+def test_seat_links_are_signed_and_lead_to_the_seat(cli_database: str) -> None:
+    from server.config import get_settings
+    from server.seat.links import seat_from_token
+
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    result = runner.invoke(app, ["seat", "links", "--room", "LAB-301", "--base-url", "http://lab/"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 20
+    label, url = lines[0].split("\t")
+    assert label == "PC-01"
+    assert url.startswith("http://lab/seat/")
+    get_settings.cache_clear()
+    assert seat_from_token(get_settings(), url.rsplit("/", 1)[1]) is not None
+    assert runner.invoke(app, ["seat", "links", "--room", "NOPE"]).exit_code == 1
