@@ -62,7 +62,7 @@ def _sitting_student(
 def test_kill_9_loses_no_acknowledged_answer(
     live_server: LiveServerFactory, clients: list[SeatClient]
 ) -> None:
-    server, student, answering = _sitting_student(live_server, clients)
+    server, _student, answering = _sitting_student(live_server, clients)
     with server.session() as db:  # type: ignore[attr-defined]
         deadline = db.get_one(Attempt, answering.attempt_id).deadline
 
@@ -114,7 +114,7 @@ def test_kill_9_loses_no_acknowledged_answer(
 def test_repeated_kills_keep_every_acknowledged_answer(
     live_server: LiveServerFactory, clients: list[SeatClient], rounds: int
 ) -> None:
-    server, student, answering = _sitting_student(live_server, clients)
+    server, _student, answering = _sitting_student(live_server, clients)
     for _ in range(rounds):
         for question in range(1, 6):
             assert answering.save(question, 1).status_code == 200
