@@ -7,11 +7,13 @@ template as the full page, so fragments and pages never drift apart.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -38,6 +40,7 @@ def environment() -> Environment:
     # The callables read the request's language from a context variable at render time.
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["local"] = local_time
+    env.filters["percent"] = percent
     # For msgids marked in Python with N_(): newstyle _() would %-format them, and "50%" breaks.
     env.filters["translate"] = gettext
     return env
@@ -46,6 +49,11 @@ def environment() -> Environment:
 def local_time(instant: datetime, timezone: str) -> str:
     """An instant as the university's wall-clock time."""
     return instant.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def percent(value: Decimal) -> str:
+    """A percentage with two decimals, written the way the reader's language writes numbers."""
+    return format_decimal(value, format="0.00", locale=get_locale())
 
 
 def page_context(request: Request, **context: Any) -> dict[str, Any]:

@@ -13,57 +13,13 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import (
-    Attempt,
-    Blueprint,
-    Exam,
-    Item,
-    ItemOption,
-    ItemStatus,
-    ItemType,
-    ItemVersion,
-    PaperQuestion,
-)
-from server.rules.draw import (
-    Candidate,
-    DrawImpossible,
-    Quota,
-    draw_questions,
-    option_order,
-    whole_discipline,
-)
+from server.bank.blueprint import BlueprintMismatch, candidates_for, quotas_for
+from server.models import Attempt, Exam, ItemOption, ItemType, ItemVersion, PaperQuestion
+from server.rules.draw import DrawImpossible, draw_questions, option_order
 from server.seat.errors import PaperNotReady
 
 # The item types the seat renders and scores today; other imported types are never drawn.
 SEAT_TYPES = frozenset({ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_RESPONSE, ItemType.TRUE_FALSE})
-
-
-def candidates(db: Session, discipline_id: int) -> list[Candidate]:
-    """The current versions of the discipline's approved items that the seat can deliver."""
-    rows = db.execute(
-        select(ItemVersion.id, Item.topic_id, ItemVersion.difficulty)
-        .join(Item, Item.id == ItemVersion.item_id)
-        .where(
-            Item.discipline_id == discipline_id,
-            Item.status == ItemStatus.APPROVED,
-            ItemVersion.version == Item.current_version,
-            ItemVersion.deliverable.is_(True),
-            ItemVersion.type.in_(SEAT_TYPES),
-        )
-    ).all()
-    return [Candidate(item_version_id=v, topic_id=t, difficulty=d) for v, t, d in rows]
-
-
-def quotas(db: Session, discipline_id: int, question_count: int) -> list[Quota]:
-    blueprint = db.execute(
-        select(Blueprint).where(Blueprint.discipline_id == discipline_id)
-    ).scalar_one_or_none()
-    if blueprint is None or not blueprint.rules:
-        return whole_discipline(question_count)
-    return [
-        Quota(topic_id=rule.topic_id, difficulty=rule.difficulty, count=rule.count)
-        for rule in blueprint.rules
-    ]
 
 
 def _options_by_version(db: Session, version_ids: list[int]) -> dict[int, list[int]]:
@@ -88,18 +44,19 @@ def _shuffles(db: Session, version_ids: list[int]) -> dict[int, bool]:
 def draw_paper(db: Session, *, attempt: Attempt, exam: Exam, rng: random.Random) -> None:
     """Store the attempt's paper: ``question_count`` questions per discipline, in exam order.
 
-    PaperNotReady names the first discipline whose approved items cannot fill its blueprint;
-    the caller's transaction then stores nothing.
+    PaperNotReady names the first discipline whose approved items in the student's language
+    cannot fill its blueprint; the caller's transaction then stores nothing.
     """
     position = 1
     for exam_discipline in exam.disciplines:
-        pool = candidates(db, exam_discipline.discipline_id)
-        plan = quotas(db, exam_discipline.discipline_id, exam_discipline.question_count)
-        if sum(q.count for q in plan) != exam_discipline.question_count:
-            raise PaperNotReady(discipline=exam_discipline.discipline.name)
+        # Only items with a text in the student's language: a paper never mixes languages.
+        pool = candidates_for(
+            db, exam_discipline.discipline_id, types=SEAT_TYPES, language=attempt.language
+        )
         try:
+            plan = quotas_for(db, exam_discipline.discipline_id, exam_discipline.question_count)
             version_ids = draw_questions(pool, plan, rng)
-        except DrawImpossible:
+        except (BlueprintMismatch, DrawImpossible):
             raise PaperNotReady(discipline=exam_discipline.discipline.name) from None
         options = _options_by_version(db, version_ids)
         shuffles = _shuffles(db, version_ids)

@@ -48,6 +48,10 @@ class QuestionView:
     flagged: bool
 
     @property
+    def input_type(self) -> str:
+        return "checkbox" if self.multiple else "radio"
+
+    @property
     def answered(self) -> bool:
         return bool(self.answer)
 
