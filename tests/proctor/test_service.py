@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 import pytest
@@ -18,26 +17,16 @@ from server.proctor.service import (
     admit,
     room_lines,
 )
-from server.seat.checkin import check_in
 from server.seat.sittings import Sitting
 from tests import factories
+from tests.seat.conftest import waiting
 from tests.seat.factories import World, create_world
 
 
 def _waiting(db: Session, settings: Settings, world: World) -> Attempt:
-    outcome = check_in(
-        db,
-        settings,
-        seat=world.seats[1],
-        id_code=world.student.id_code,
-        password=factories.PASSWORD,
-        language=Language.KK,
-        address="10.0.0.2",
-        now=world.start - timedelta(minutes=1),
-        rng=random.Random(3),
+    return waiting(
+        db, settings, world, seat=1, language=Language.KK, before_start=timedelta(minutes=1)
     )
-    assert outcome.attempt is not None
-    return outcome.attempt
 
 
 def _admit(

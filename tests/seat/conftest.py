@@ -52,32 +52,46 @@ class Sitting:
         return list(self.attempt.paper[question - 1].option_order)
 
 
-def sit(db: Session, settings: Settings, world: World) -> Sitting:
+def waiting(
+    db: Session,
+    settings: Settings,
+    world: World,
+    *,
+    seat: int = 0,
+    language: Language = Language.EN,
+    before_start: timedelta = timedelta(minutes=5),
+) -> Attempt:
+    """The world's student signed in at a seat, on the proctor's list."""
     outcome = check_in(
         db,
         settings,
-        seat=world.seats[0],
+        seat=world.seats[seat],
         id_code=world.student.id_code,
         password=factories.PASSWORD,
-        language=Language.EN,
+        language=language,
         address="10.0.0.1",
-        now=world.start - timedelta(minutes=5),
+        now=world.start - before_start,
         rng=random.Random(11),
     )
     assert outcome.attempt is not None
+    return outcome.attempt
+
+
+def sit(db: Session, settings: Settings, world: World) -> Sitting:
+    attempt = waiting(db, settings, world)
     proctor = factories.create_user(db, role=Role.PROCTOR)
     admit(
         db,
         settings,
         sitting=_sitting(world),
-        attempt_id=outcome.attempt.id,
+        attempt_id=attempt.id,
         proctor=proctor,
         late_entry_permitted=False,
         now=world.start - timedelta(minutes=4),
     )
-    window = open_window(db, attempt=outcome.attempt, start=world.start, now=world.start)
+    window = open_window(db, attempt=attempt, start=world.start, now=world.start)
     db.flush()
-    return Sitting(world=world, attempt=outcome.attempt, client=window.client)
+    return Sitting(world=world, attempt=attempt, client=window.client)
 
 
 def _sitting(world: World):  # type: ignore[no-untyped-def]
