@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-sqlite test-postgresql lint messages clean
+.PHONY: install run test test-sqlite test-postgresql check-chromium lint messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,16 +23,25 @@ run: install
 	$(BIN)/emtihan demo --base-url http://$(HOST):$(PORT)
 	EMTIHAN_COOKIE_SECURE=$${EMTIHAN_COOKIE_SECURE:-false} $(BIN)/emtihan serve --host $(HOST) --port $(PORT)
 
-# The whole suite on SQLite, then again on a throwaway PostgreSQL cluster.
+# The whole suite on SQLite, then again on a throwaway PostgreSQL cluster. Both passes include
+# the browser and kill -9 tests: the real server process must keep its promises on each database.
 test: install test-sqlite test-postgresql
 
-test-sqlite: install
+test-sqlite: install check-chromium
 	@echo "== tests on SQLite =="
 	env -u EMTIHAN_TEST_DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider
 
-test-postgresql: install
+test-postgresql: install check-chromium
 	@echo "== tests on PostgreSQL =="
 	$(BIN)/python -m tests.support.pg_cluster run -- $(BIN)/python -m pytest -p no:cacheprovider
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here): a missing
+# browser stops the run with the install command, it never silently skips them.
+check-chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "/usr/bin/chromium was not found: the browser tests drive Debian's Chromium." >&2; \
+	  echo "Install it, e.g. on Debian/Ubuntu: apt-get update && apt-get install -y chromium" >&2; \
+	  exit 1; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,8 +2,9 @@
 
 Two departments, a discipline with a bank of 100 approved single-choice items in Kazakh, Russian and
 English, a lab of 20 seats, a group of 20 students among whom the admission gates refuse at least
-one each, and an exam starting a few minutes from now. Loading is idempotent: the term is created
-once, and a new demo exam is scheduled whenever no demo exam is still to come.
+one each, and an exam starting a few minutes from now (or when the caller says: ``starts_in``).
+Loading is idempotent: the term is created once, and a new demo exam is scheduled whenever no demo
+exam is still to come.
 """
 
 from __future__ import annotations
@@ -304,9 +305,22 @@ def _load_term(db: Session, today: date) -> None:
     db.flush()
 
 
-def load_demo(
-    db: Session, *, now: datetime, starts_in: timedelta = timedelta(minutes=15)
-) -> DemoSummary:
+DEFAULT_LEAD_TIME = timedelta(minutes=15)
+
+
+def demo_exam_start(now: datetime, starts_in: timedelta | None) -> datetime:
+    """When a new demo exam starts: exactly ``starts_in`` after ``now``, else about 15 minutes."""
+    # An explicit lead time is kept to the second: a browser test needs a check-in open at once
+    # (or an exam already under way, with a negative lead). The default is rounded up to five
+    # minutes so the start is easy to read out in the lab.
+    if starts_in is not None:
+        return (now + starts_in).replace(microsecond=0)
+    start = (now + DEFAULT_LEAD_TIME).replace(second=0, microsecond=0)
+    return start + timedelta(minutes=(5 - start.minute % 5) % 5)
+
+
+def load_demo(db: Session, *, now: datetime, starts_in: timedelta | None = None) -> DemoSummary:
+    """Load the demo term once; schedule a demo exam whenever none is still to come."""
     created = False
     term = db.execute(
         select(AcademicTerm).where(AcademicTerm.code == DEMO_TERM)
@@ -323,9 +337,7 @@ def load_demo(
         .first()
     )
     if upcoming is None:
-        # Round up to the next five minutes so the start is easy to read on the console.
-        start = (now + starts_in).replace(second=0, microsecond=0)
-        start += timedelta(minutes=(5 - start.minute % 5) % 5)
+        start = demo_exam_start(now, starts_in)
         if session.ends_on < start.date():
             session.ends_on = start.date()
         calculus = db.execute(select(Discipline).where(Discipline.code == "MATH101")).scalar_one()

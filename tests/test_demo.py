@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from server.admission.service import admission_list
-from server.db import utcnow
-from server.demo import load_demo
-from server.models import Item, ItemStatus, ItemText, ItemVersion, Role, Seat, User
+from server.cli import app
+from server.config import get_settings
+from server.db import create_db_engine, make_sessionmaker, utcnow
+from server.demo import DEMO_EXAM_TITLE, load_demo
+from server.models import Exam, Item, ItemStatus, ItemText, ItemVersion, Role, Seat, User
 from server.rules.admission import Reason
 
 
@@ -43,3 +49,49 @@ def test_demo_is_idempotent_and_keeps_one_upcoming_exam(db: Session) -> None:
     assert second.exam.id == first.exam.id
     later = load_demo(db, now=now + timedelta(hours=2))
     assert later.exam.id != first.exam.id
+
+
+@pytest.mark.parametrize("seconds", [0, 90, 600, -120])
+def test_an_explicit_lead_time_is_kept_to_the_second(db: Session, seconds: int) -> None:
+    now = utcnow().replace(microsecond=250_000)
+    exam = load_demo(db, now=now, starts_in=timedelta(seconds=seconds)).exam
+    assert exam.scheduled_start == now.replace(microsecond=0) + timedelta(seconds=seconds)
+
+
+def test_an_explicit_lead_time_keeps_an_exam_still_to_come(db: Session) -> None:
+    now = utcnow()
+    first = load_demo(db, now=now, starts_in=timedelta(seconds=60))
+    again = load_demo(db, now=now, starts_in=timedelta(seconds=600))
+    assert again.exam.id == first.exam.id
+
+
+@pytest.fixture
+def demo_cli_database(
+    fresh_database_url: Callable[[], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    url = fresh_database_url()
+    monkeypatch.setenv("EMTIHAN_DATABASE_URL", url)
+    monkeypatch.setenv("EMTIHAN_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+    get_settings.cache_clear()
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
+    yield url
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("argument", ["--starts-in=45", "--starts-in=-30"])
+def test_demo_command_starts_in(demo_cli_database: str, argument: str) -> None:
+    before = utcnow().replace(microsecond=0)
+    result = CliRunner().invoke(app, ["demo", argument])
+    after = utcnow()
+    assert result.exit_code == 0, result.output
+    seconds = int(argument.split("=")[1])
+    engine = create_db_engine(demo_cli_database)
+    try:
+        with make_sessionmaker(engine)() as session:
+            start = session.execute(
+                select(Exam.scheduled_start).where(Exam.title == DEMO_EXAM_TITLE)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert before + timedelta(seconds=seconds) <= start <= after + timedelta(seconds=seconds)

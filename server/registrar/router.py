@@ -1,4 +1,4 @@
-"""The registrar's pages: exams, roster import, scheduling, admission lists."""
+"""The registrar's pages: exams, roster import, scheduling, admission lists, first passwords."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from server.auth.dependencies import RegistrarUser
 from server.db import DbSession, utcnow
 from server.errors import ExamError, InvalidInput, NotFound
 from server.i18n import N_, gettext
-from server.registrar import repository, retakes, service
+from server.registrar import passwords, repository, retakes, service
 from server.registrar.roster import template_csv
 from server.web import render
 
@@ -276,3 +276,56 @@ def record_retake(
             status_code=refusal.status_code,
         )
     return _retake_form(request, db, done=permission)
+
+
+def _slips(
+    request: Request,
+    *,
+    slips: list[passwords.IssuedPassword],
+    group: str,
+    already_set: int | None,
+) -> Response:
+    response = render(
+        request,
+        "registrar/password_slips.html",
+        slips=slips,
+        group=group,
+        already_set=already_set,
+    )
+    # The passwords are on this page only: no browser or proxy may keep a copy to show again.
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+@router.get("/passwords")
+def passwords_page(
+    request: Request, db: DbSession, user: RegistrarUser, group: str | None = None
+) -> Response:
+    return render(
+        request,
+        "registrar/passwords.html",
+        groups=repository.all_groups(db),
+        group=group,
+        accounts=passwords.group_accounts(db, group_code=group) if group else None,
+    )
+
+
+@router.post("/passwords")
+def issue_passwords(
+    request: Request, db: DbSession, user: RegistrarUser, group: Annotated[str, Form(max_length=32)]
+) -> Response:
+    issue = passwords.issue_first_passwords(db, actor=user, group_code=group, now=utcnow())
+    return _slips(
+        request, slips=issue.issued, group=issue.group_code, already_set=issue.already_set
+    )
+
+
+@router.post("/passwords/reset")
+def reset_password(
+    request: Request,
+    db: DbSession,
+    user: RegistrarUser,
+    id_code: Annotated[str, Form(max_length=32)],
+) -> Response:
+    slip = passwords.reset_password(db, actor=user, id_code=id_code, now=utcnow())
+    return _slips(request, slips=[slip], group=slip.group_code, already_set=None)

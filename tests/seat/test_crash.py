@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import Attempt, Response
-from tests.support.live_server import LiveServerFactory
+from tests.support.live_server import LiveServer, LiveServerFactory
 from tests.support.seat_client import Answering, SeatClient
 
 DEMO_STAFF_PASSWORD = "Demo#2026pass"
@@ -34,7 +34,7 @@ def clients() -> Iterator[list[SeatClient]]:
 
 def _sitting_student(
     live_server: LiveServerFactory, clients: list[SeatClient]
-) -> tuple[object, SeatClient, Answering]:
+) -> tuple[LiveServer, SeatClient, Answering]:
     # The exam started two seconds after the demo loaded: the student enters late, with the
     # proctor's permission, so the attempt is open at once.
     server = live_server(demo_starts_in=2)
@@ -63,7 +63,7 @@ def test_kill_9_loses_no_acknowledged_answer(
     live_server: LiveServerFactory, clients: list[SeatClient]
 ) -> None:
     server, _student, answering = _sitting_student(live_server, clients)
-    with server.session() as db:  # type: ignore[attr-defined]
+    with server.session() as db:
         deadline = db.get_one(Attempt, answering.attempt_id).deadline
 
     stop = threading.Event()
@@ -82,15 +82,15 @@ def test_kill_9_loses_no_acknowledged_answer(
     worker = threading.Thread(target=keep_answering)
     worker.start()
     time.sleep(1.5)
-    server.kill()  # type: ignore[attr-defined]
+    server.kill()
     worker.join(timeout=15)
     stop.set()
     assert errors, "the server was killed while a save was in flight"
     acknowledged = dict(answering.acknowledged)
     assert len(acknowledged) > 20, f"only {len(acknowledged)} saves before the kill"
 
-    server.start()  # type: ignore[attr-defined]
-    with server.session() as db:  # type: ignore[attr-defined]
+    server.start()
+    with server.session() as db:
         stored = {
             r.seq: r
             for r in db.execute(
@@ -118,10 +118,10 @@ def test_repeated_kills_keep_every_acknowledged_answer(
     for _ in range(rounds):
         for question in range(1, 6):
             assert answering.save(question, 1).status_code == 200
-        server.kill()  # type: ignore[attr-defined]
-        server.start()  # type: ignore[attr-defined]
+        server.kill()
+        server.start()
         answering.take_window()
-    with server.session() as db:  # type: ignore[attr-defined]
+    with server.session() as db:
         seqs = set(
             db.execute(
                 select(Response.seq).where(Response.attempt_id == answering.attempt_id)
