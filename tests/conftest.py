@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from server.app import create_app
-from server.config import Settings
+from server.config import Settings, get_settings
 from server.db import create_db_engine, get_db
 from server.db.migrate import upgrade
 from server.db.session import run_after_commit
@@ -103,6 +103,26 @@ def db(engine: Engine) -> Iterator[Session]:
         session.close()
         transaction.rollback()
         connection.close()
+
+
+@pytest.fixture
+def cli_database(
+    fresh_database_url: Callable[[], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    """A fresh, migrated database that the ``emtihan`` command (run in-process) will use."""
+    from typer.testing import CliRunner
+
+    from server.cli import app as cli
+
+    url = fresh_database_url()
+    monkeypatch.setenv("EMTIHAN_DATABASE_URL", url)
+    monkeypatch.setenv("EMTIHAN_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    yield url
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,6 @@ from server.config import get_settings
 from server.db import create_db_engine
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_database(
-    fresh_database_url: Callable[[], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[str]:
-    url = fresh_database_url()
-    monkeypatch.setenv("EMTIHAN_DATABASE_URL", url)
-    monkeypatch.setenv("EMTIHAN_INSTANCE_DIR", str(tmp_path))
-    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
-    get_settings.cache_clear()
-    result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0, result.output
-    yield url
-    get_settings.cache_clear()
 
 
 def test_demo_then_audit_verify(cli_database: str) -> None:
@@ -184,7 +168,6 @@ def test_bank_inspect_exit_codes(tmp_path: Path) -> None:
 
 
 def test_seat_links_are_signed_and_lead_to_the_seat(cli_database: str) -> None:
-    from server.config import get_settings
     from server.seat.links import seat_from_token
 
     assert runner.invoke(app, ["demo"]).exit_code == 0

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +11,6 @@ from typer.testing import CliRunner
 
 from server.admission.service import admission_list
 from server.cli import app
-from server.config import get_settings
 from server.db import create_db_engine, make_sessionmaker, utcnow
 from server.demo import DEMO_EXAM_TITLE, load_demo
 from server.models import Exam, Item, ItemStatus, ItemText, ItemVersion, Role, Seat, User
@@ -65,28 +62,14 @@ def test_an_explicit_lead_time_keeps_an_exam_still_to_come(db: Session) -> None:
     assert again.exam.id == first.exam.id
 
 
-@pytest.fixture
-def demo_cli_database(
-    fresh_database_url: Callable[[], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[str]:
-    url = fresh_database_url()
-    monkeypatch.setenv("EMTIHAN_DATABASE_URL", url)
-    monkeypatch.setenv("EMTIHAN_INSTANCE_DIR", str(tmp_path))
-    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
-    get_settings.cache_clear()
-    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
-    yield url
-    get_settings.cache_clear()
-
-
 @pytest.mark.parametrize("argument", ["--starts-in=45", "--starts-in=-30"])
-def test_demo_command_starts_in(demo_cli_database: str, argument: str) -> None:
+def test_demo_command_starts_in(cli_database: str, argument: str) -> None:
     before = utcnow().replace(microsecond=0)
     result = CliRunner().invoke(app, ["demo", argument])
     after = utcnow()
     assert result.exit_code == 0, result.output
     seconds = int(argument.split("=")[1])
-    engine = create_db_engine(demo_cli_database)
+    engine = create_db_engine(cli_database)
     try:
         with make_sessionmaker(engine)() as session:
             start = session.execute(

@@ -6,8 +6,7 @@ import csv
 import html
 import io
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +16,6 @@ from typer.testing import CliRunner
 
 from server.auth.passwords import UNUSABLE_PASSWORD, verify_password
 from server.cli import app as cli
-from server.config import get_settings
 from server.db import create_db_engine, make_sessionmaker
 from server.models import Role, Student, StudentGroup, User
 from tests.factories import create_group, create_student, create_user, csrf, sign_in
@@ -169,20 +167,6 @@ def test_only_the_registrars_office_issues_passwords(
         "/registrar/passwords/reset", data={"id_code": "X", "csrf_token": csrf(client)}
     )
     assert response.status_code == 403
-
-
-@pytest.fixture
-def cli_database(
-    fresh_database_url: Callable[[], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[str]:
-    url = fresh_database_url()
-    monkeypatch.setenv("EMTIHAN_DATABASE_URL", url)
-    monkeypatch.setenv("EMTIHAN_INSTANCE_DIR", str(tmp_path))
-    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
-    get_settings.cache_clear()
-    assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
-    yield url
-    get_settings.cache_clear()
 
 
 @pytest.fixture
