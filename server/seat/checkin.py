@@ -32,6 +32,7 @@ from server.models import (
     User,
 )
 from server.rules.timing import EntryState, check_in_opens_at, entry_state
+from server.seat.closing import CLOSED_STATES
 from server.seat.errors import (
     CheckInNotOpen,
     EntryClosed,
@@ -41,8 +42,6 @@ from server.seat.errors import (
 )
 from server.seat.paper import draw_paper
 from server.seat.sittings import Sitting, current_sitting
-
-OPEN_STATES = frozenset({AttemptState.WAITING, AttemptState.ADMITTED, AttemptState.IN_PROGRESS})
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def check_in(
 
     existing = attempt_of(db, exam_id=sitting.exam.id, student_id=student.id)
     if existing is not None:
-        if existing.state in OPEN_STATES:
+        if existing.state not in CLOSED_STATES:
             _move_to_seat(db, existing, seat, now)
             existing.language = language
         return CheckIn(user=user, attempt=existing)

@@ -26,7 +26,7 @@ from server.i18n import set_locale
 from server.models import Discipline, Language, Result, Room, Seat
 from server.seat import attempts as seat_attempts
 from server.seat.checkin import check_in
-from server.seat.errors import AttemptNotFound, NoExamInRoom, UnknownSeat
+from server.seat.errors import AttemptNotFound, UnknownSeat
 from server.seat.links import seat_from_token
 from server.seat.saves import Save, attempt_for, save_answer
 from server.seat.sittings import current_sitting, next_sitting
@@ -116,11 +116,9 @@ def seat_sign_in(
             address=_address(request),
             now=now,
         )
-    except NoExamInRoom as refusal:
-        return again(refusal.translated(), refusal.status_code)
     except ExamError as refusal:
-        # Nothing of a refused sign-in is kept but the failure count, which check_in commits
-        # through the returned outcome; a raised refusal rolls the rest back.
+        # A raised refusal keeps nothing of this sign-in (a wrong password is returned, not
+        # raised, so its failure count is committed for the rate limit).
         db.rollback()
         return again(refusal.translated(), refusal.status_code)
     if outcome.wrong_credentials is not None:

@@ -37,6 +37,7 @@ from server.models import (
     Student,
 )
 from server.rules.timing import save_accepted
+from server.seat.closing import CLOSED_STATES
 from server.seat.errors import (
     AttemptClosed,
     AttemptNotFound,
@@ -91,7 +92,7 @@ def attempt_for(db: Session, *, attempt_id: int, student: Student) -> Attempt:
 
 
 def require_sitting(attempt: Attempt, *, start: datetime, now: datetime) -> None:
-    if attempt.state in (AttemptState.SUBMITTED, AttemptState.TIMED_OUT, AttemptState.REMOVED):
+    if attempt.state in CLOSED_STATES:
         raise AttemptClosed()
     if attempt.state == AttemptState.WAITING or now < start:
         raise NotStarted()
