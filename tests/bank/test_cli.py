@@ -13,7 +13,6 @@ from server.db import create_db_engine, make_sessionmaker
 from server.models import Item
 from tests.bank.factories import GIFT
 from tests.factories import create_discipline
-from tests.test_cli import cli_database  # noqa: F401 - the fixture
 
 runner = CliRunner()
 
@@ -27,7 +26,7 @@ def _items(url: str) -> int:
         engine.dispose()
 
 
-def test_bank_import(cli_database: str, tmp_path: Path) -> None:  # noqa: F811
+def test_bank_import(cli_database: str, tmp_path: Path) -> None:
     engine = create_db_engine(get_settings().resolved_database_url())
     with make_sessionmaker(engine)() as db:
         create_discipline(db, code="CLI-1")
