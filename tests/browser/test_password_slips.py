@@ -15,8 +15,11 @@ STUDENT = ("S25001", "Abenova Aigerim")
 
 def _sign_in(page: Page, server: LiveServer, login: str, password: str) -> None:
     page.goto(f"{server.url}/login")
+    # Autofocus lands after load: typing before it would drop the first keys.
+    expect(page.locator("#login")).to_be_focused()
     page.keyboard.type(login)
     page.keyboard.press("Tab")
+    expect(page.locator("#password")).to_be_focused()
     page.keyboard.type(password)
     page.keyboard.press("Enter")
     expect(page).not_to_have_url(re.compile(r"/login"))

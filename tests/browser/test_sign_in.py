@@ -68,8 +68,11 @@ def test_a_wrong_password_is_refused_in_the_pages_language(
     demo_server: LiveServer, page: Page
 ) -> None:
     page.goto(f"{demo_server.url}/login")
+    # Autofocus lands after load: typing before it would drop the first keys.
+    expect(page.locator("#login")).to_be_focused()
     page.keyboard.type("registrar")
     page.keyboard.press("Tab")
+    expect(page.locator("#password")).to_be_focused()
     page.keyboard.type("Wrong#password1")
     page.keyboard.press("Enter")
 
