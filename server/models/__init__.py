@@ -31,6 +31,7 @@ from server.models.enums import (
     ResultBasis,
     Role,
 )
+from server.models.events import RoomEvent, SeatEnrolment
 from server.models.exam import Exam, ExamDiscipline, ExamGroup, ExamRoom, RoomIncident
 from server.models.organisation import (
     AcademicTerm,
@@ -85,8 +86,10 @@ __all__ = [
     "ResultBasis",
     "Role",
     "Room",
+    "RoomEvent",
     "RoomIncident",
     "Seat",
+    "SeatEnrolment",
     "Student",
     "StudentGroup",
     "Topic",

@@ -71,6 +71,11 @@ class Attempt(Base):
     # proctor sees a signal.
     client_token: Mapped[str | None] = mapped_column(String(64))
     client_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept by each save so the proctor's console does not count responses on every event.
+    answered: Mapped[int] = mapped_column(default=0)
+    last_save_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The proctor turned the student away at the ID check (R 4.3), with the reason said aloud.
+    refused_reason: Mapped[str | None] = mapped_column(Text)
 
     student: Mapped[Student] = relationship()
     paper: Mapped[list[PaperQuestion]] = relationship(order_by="PaperQuestion.position")

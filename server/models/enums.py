@@ -41,6 +41,7 @@ class AttemptState(StrEnum):
     SUBMITTED = "submitted"  # finished by the student (R 4.6)
     TIMED_OUT = "timed_out"  # closed by the server at the deadline
     REMOVED = "removed"  # removed for a violation (R 4.9)
+    REFUSED = "refused"  # turned away by the proctor at the ID check (R 4.3)
 
 
 class ResultBasis(StrEnum):

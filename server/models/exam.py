@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, UTCDateTime, utcnow
@@ -26,6 +26,11 @@ class Exam(Base):
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Safe Exam Browser: when any key is set the exam's pages refuse other browsers. Config keys
+    # are checked against X-SafeExamBrowser-ConfigKeyHash, browser exam keys against
+    # X-SafeExamBrowser-RequestHash (lowercase hex SHA-256 of the absolute URL + the key).
+    seb_config_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    seb_browser_exam_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     exam_session: Mapped[ExamSession] = relationship()
     disciplines: Mapped[list[ExamDiscipline]] = relationship(
@@ -76,6 +81,8 @@ class ExamRoom(Base):
     activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Room-wide extra time after an incident (fire alarm, power): the only way a deadline moves.
     extra_minutes: Mapped[int] = mapped_column(default=0)
+    # The last number given to this room's events (``RoomEvent.seq``); taken under a row lock.
+    event_seq: Mapped[int] = mapped_column(default=0)
 
     room: Mapped[Room] = relationship()
 

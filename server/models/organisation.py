@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base
+from server.db import Base, UTCDateTime
 
 
 class Department(Base):
@@ -89,6 +89,14 @@ class Seat(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), index=True)
     label: Mapped[str] = mapped_column(String(32))
     hostname: Mapped[str | None] = mapped_column(String(200))
+    # Raised at every enrolment: a seat cookie carries the generation it was issued for, so
+    # re-enrolling a seat (a replaced PC) invalidates the old PC's cookie.
+    enrolment_generation: Mapped[int] = mapped_column(default=0)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The workstation's last heartbeat and what it said about itself, for room preparation.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    browser: Mapped[str | None] = mapped_column(String(300))
+    seb_valid: Mapped[bool | None] = mapped_column(Boolean)
 
     room: Mapped[Room] = relationship(back_populates="seats")
 
