@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-sqlite test-postgresql check-chromium lint messages clean
+.PHONY: install run test test-sqlite test-postgresql check-chromium check-redis lint messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,11 @@ run: install
 # the browser and kill -9 tests: the real server process must keep its promises on each database.
 test: install test-sqlite test-postgresql
 
-test-sqlite: install check-chromium
+test-sqlite: install check-chromium check-redis
 	@echo "== tests on SQLite =="
 	env -u EMTIHAN_TEST_DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider
 
-test-postgresql: install check-chromium
+test-postgresql: install check-chromium check-redis
 	@echo "== tests on PostgreSQL =="
 	$(BIN)/python -m tests.support.pg_cluster run -- $(BIN)/python -m pytest -p no:cacheprovider
 
@@ -41,6 +41,13 @@ check-chromium:
 	@test -x /usr/bin/chromium || { \
 	  echo "/usr/bin/chromium was not found: the browser tests drive Debian's Chromium." >&2; \
 	  echo "Install it, e.g. on Debian/Ubuntu: apt-get update && apt-get install -y chromium" >&2; \
+	  exit 1; }
+
+# The two-process test fans events out through a Redis server it starts itself.
+check-redis:
+	@command -v redis-server >/dev/null || { \
+	  echo "redis-server was not found: the two-process console test starts one." >&2; \
+	  echo "Install it, e.g. on Debian/Ubuntu: apt-get update && apt-get install -y redis-server" >&2; \
 	  exit 1; }
 
 lint: install

@@ -18,8 +18,13 @@ from server.auth.dependencies import PasswordChangeRequired, verify_csrf
 from server.config import Settings, get_settings
 from server.db import create_db_engine, make_sessionmaker
 from server.errors import ExamError, InvalidInput, NotSignedIn
+from server.events.broker import make_broker
+from server.events.store import install_publisher
 from server.i18n import gettext
 from server.middleware import RequestContextMiddleware
+from server.proctor.live import Dispatcher
+from server.proctor.service import STATE_NAMES
+from server.proctor.violations import VIOLATION_NAMES
 from server.seat.errors import SeatRefusal
 from server.seat.sweeper import deadline_sweeper
 from server.web import STATIC_DIR, render
@@ -81,10 +86,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             owns_engine = True
         else:
             owns_engine = False
+        broker = make_broker(settings.redis_url)
+        app.state.dispatcher = Dispatcher(
+            app.state.sessionmaker,
+            {
+                "timezone": settings.timezone,
+                "state_names": STATE_NAMES,
+                "violation_names": VIOLATION_NAMES,
+            },
+        )
+        await broker.start(app.state.dispatcher.deliver, app.state.dispatcher.resync)
+        install_publisher(broker.publish)
         sweeper = asyncio.create_task(deadline_sweeper(app)) if settings.deadline_sweeper else None
         try:
             yield
         finally:
+            install_publisher(None)
+            await app.state.dispatcher.close()
+            await broker.stop()
             if sweeper is not None:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -109,14 +128,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from server.auth.router import router as auth_router
     from server.bank.router import router as bank_router
     from server.health import router as health_router
+    from server.proctor.console import registrar_router as violations_router
+    from server.proctor.console import router as console_router
+    from server.proctor.protocol_router import router as protocol_router
     from server.proctor.router import router as proctor_router
     from server.registrar.router import router as registrar_router
+    from server.seat.enrol_router import router as enrol_router
+    from server.seat.live import router as seat_live_router
     from server.seat.router import router as seat_router
 
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(registrar_router)
+    app.include_router(enrol_router)
     app.include_router(seat_router)
+    app.include_router(seat_live_router)
     app.include_router(proctor_router)
+    app.include_router(console_router)
+    app.include_router(violations_router)
+    app.include_router(protocol_router)
     app.include_router(bank_router)
     return app

@@ -1,4 +1,4 @@
-"""The ``emtihan`` command: serve, demo, db, user, roster, audit, bank."""
+"""The ``emtihan`` command: serve, demo, db, user, roster, audit, bank, bench."""
 
 from __future__ import annotations
 
@@ -345,6 +345,69 @@ def bank_import(
             f"translated, {summary.unchanged} unchanged, {summary.approved} approved, "
             f"{summary.undeliverable} not deliverable"
         )
+
+
+@app.command()
+def bench(
+    examinees: Annotated[int, typer.Option(help="Examinees, in rooms of 50.")] = 2000,
+    duration: Annotated[float, typer.Option(help="Seconds of the steady phase.")] = 600,
+    arrival: Annotated[float, typer.Option(help="Seconds over which examinees arrive.")] = 60,
+    burst: Annotated[bool, typer.Option("--burst", help="Everyone arrives within 5 s.")] = False,
+    finish_window: Annotated[float, typer.Option(help="Seconds over which all submit.")] = 60,
+    workers: Annotated[int, typer.Option(help="Server worker processes.")] = 1,
+    db: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL server on which to create the run's database.",
+            envvar="EMTIHAN_BENCH_DATABASE_URL",
+        ),
+    ] = None,
+    kill_at: Annotated[
+        float | None,
+        typer.Option(help="SIGKILL the server this many seconds into the steady phase."),
+    ] = None,
+    saturate: Annotated[
+        float, typer.Option(help="Seconds of the closed-loop saturation sub-run (0: none).")
+    ] = 10,
+    saturate_clients: Annotated[
+        int, typer.Option(help="Clients saving back to back in the saturation sub-run.")
+    ] = 32,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Random seed of the load pattern.")] = None,
+) -> None:
+    """Play the exam-start storm against real server processes (docs/BENCHMARKS.md).
+
+    Exits 1 when an acknowledged answer is missing or a deadline moved.
+    """
+    import json
+
+    from server.bench.report import render_table
+    from server.bench.runner import BenchOptions, run_bench
+
+    options = BenchOptions(
+        examinees=examinees,
+        duration=duration,
+        arrival=arrival,
+        burst=burst,
+        finish_window=finish_window,
+        workers=workers,
+        db=db,
+        database_url=database_url,
+        kill_at=kill_at,
+        saturate=saturate,
+        saturate_clients=saturate_clients,
+        seed=seed,
+    )
+    problems = options.problems()
+    if problems:
+        for problem in problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(2)
+    report = run_bench(options, progress=lambda line: typer.echo(line, err=True))
+    typer.echo(json.dumps(report, indent=2) if json_output else render_table(report))
+    if report["lost_answers"] or report["deadlines_moved"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

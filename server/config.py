@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # duration, so a browser test can watch the server close an attempt at its deadline.
     exam_duration_override_seconds: int | None = Field(default=None, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # The server's address as the workstations' browsers see it (https://exam.example.edu, plus
+    # any path prefix a proxy strips). Safe Exam Browser hashes the absolute URL it requests;
+    # behind a TLS proxy the request's own URL says http and the wrong host. Empty: use it anyway.
+    public_base_url: str = ""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

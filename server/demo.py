@@ -40,6 +40,7 @@ from server.models import (
     Language,
     Role,
     Room,
+    RoomProctor,
     Seat,
     Student,
     StudentGroup,
@@ -356,6 +357,16 @@ def load_demo(db: Session, *, now: datetime, starts_in: timedelta | None = None)
         )
         db.add(upcoming)
         db.flush()
+        proctor = db.execute(select(User).where(User.login == "proctor")).scalar_one()
+        db.add(
+            RoomProctor(
+                exam_id=upcoming.id,
+                room_id=room.id,
+                user_id=proctor.id,
+                assigned_by_id=registrar.id,
+                assigned_at=now,
+            )
+        )
         record(
             db,
             actor=registrar,

@@ -41,6 +41,7 @@ def environment() -> Environment:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["local"] = local_time
     env.filters["percent"] = percent
+    env.filters["clock"] = clock
     # For msgids marked in Python with N_(): newstyle _() would %-format them, and "50%" breaks.
     env.filters["translate"] = gettext
     return env
@@ -49,6 +50,11 @@ def environment() -> Environment:
 def local_time(instant: datetime, timezone: str) -> str:
     """An instant as the university's wall-clock time."""
     return instant.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def clock(epoch_ms: int, timezone: str) -> str:
+    """An instant given in epoch milliseconds as the university's time of day, to the second."""
+    return datetime.fromtimestamp(epoch_ms / 1000, ZoneInfo(timezone)).strftime("%H:%M:%S")
 
 
 def percent(value: Decimal) -> str:

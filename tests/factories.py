@@ -24,6 +24,7 @@ from server.models import (
     Language,
     Role,
     Room,
+    RoomProctor,
     Seat,
     Student,
     StudentGroup,
@@ -202,3 +203,11 @@ def sign_in(client: TestClient, user: User, *, password: str = PASSWORD) -> None
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+
+
+def assign_proctor(db: Session, *, exam: Exam, room: Room, user: User) -> RoomProctor:
+    """The registrar's assignment of a proctor to a room for an exam (R 4.13)."""
+    assignment = RoomProctor(exam_id=exam.id, room_id=room.id, user_id=user.id)
+    db.add(assignment)
+    db.flush()
+    return assignment

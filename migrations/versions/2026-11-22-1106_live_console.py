@@ -27,6 +27,35 @@ def _states(states: tuple[str, ...]) -> str:
 
 def upgrade() -> None:
     op.create_table(
+        "room_proctors",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("exam_id", sa.Integer(), nullable=False),
+        sa.Column("room_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("assigned_by_id", sa.Integer(), nullable=True),
+        sa.Column("assigned_at", server.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assigned_by_id"], ["users.id"], name=op.f("fk_room_proctors_assigned_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["exam_id"], ["exams.id"], name=op.f("fk_room_proctors_exam_id_exams")
+        ),
+        sa.ForeignKeyConstraint(
+            ["room_id"], ["rooms.id"], name=op.f("fk_room_proctors_room_id_rooms")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_room_proctors_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_room_proctors")),
+        sa.UniqueConstraint(
+            "exam_id", "room_id", "user_id", name=op.f("uq_room_proctors_exam_id_room_id_user_id")
+        ),
+    )
+    with op.batch_alter_table("room_proctors", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_room_proctors_exam_id"), ["exam_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_room_proctors_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "seat_enrolments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("room_id", sa.Integer(), nullable=False),
@@ -152,3 +181,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_seat_enrolments_room_id"))
 
     op.drop_table("seat_enrolments")
+    with op.batch_alter_table("room_proctors", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_room_proctors_user_id"))
+        batch_op.drop_index(batch_op.f("ix_room_proctors_exam_id"))
+
+    op.drop_table("room_proctors")

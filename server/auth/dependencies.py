@@ -10,8 +10,10 @@ import hmac
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket, WebSocketException
+from starlette.requests import HTTPConnection
 
 from server.auth.cookies import (
     CSRF_COOKIE,
@@ -94,10 +96,14 @@ def public() -> None:
 _mark(public, None)
 
 
-async def verify_csrf(request: Request) -> None:
-    """Every unsafe request must echo the CSRF cookie in a header or a form field."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+async def verify_csrf(connection: HTTPConnection) -> None:
+    """Every unsafe request must echo the CSRF cookie in a header or a form field.
+
+    A websocket is checked by its own route (its Origin), as its handshake is a GET.
+    """
+    if not isinstance(connection, Request) or connection.method in ("GET", "HEAD", "OPTIONS"):
         return
+    request = connection
     expected = request.cookies.get(CSRF_COOKIE)
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
@@ -120,3 +126,43 @@ ProctorUser = Annotated[User, Depends(require_role(Role.PROCTOR, Role.ADMIN))]
 DepartmentHeadUser = Annotated[User, Depends(require_role(Role.DEPARTMENT_HEAD, Role.ADMIN))]
 StudentUser = Annotated[User, Depends(require_role(Role.STUDENT))]
 MaybeUser = Annotated[User | None, Depends(optional_user)]
+
+
+def require_ws_role(*roles: Role) -> Callable[..., User]:
+    """The websocket counterpart of ``require_role``: same session cookie, same checks.
+
+    A refused handshake closes with 4401 (not signed in) or 4403 (not allowed). The Origin must
+    be this site, so another site's page cannot open a console with the proctor's cookies.
+    """
+    allowed = frozenset(roles)
+
+    def dependency(websocket: WebSocket) -> User:
+        origin = websocket.headers.get("origin")
+        host = websocket.headers.get("host", "")
+        if origin is not None and urlsplit(origin).netloc != host:
+            raise WebSocketException(code=4403, reason="cross-site")
+        claim = read_session(websocket, websocket.app.state.settings)  # type: ignore[arg-type]
+        if claim is None:
+            raise WebSocketException(code=4401, reason="not signed in")
+        with websocket.app.state.sessionmaker() as db:
+            user = db.get(User, claim.user_id)
+            if (
+                user is None
+                or not user.is_active
+                or not hmac.compare_digest(
+                    password_fingerprint(user.password_hash), claim.password_fingerprint
+                )
+            ):
+                raise WebSocketException(code=4401, reason="not signed in")
+            if user.role not in allowed or staff_password_expired(user, now=utcnow()):
+                raise WebSocketException(code=4403, reason="forbidden")
+            db.expunge(user)
+            found: User = user
+            return found
+
+    dependency.__name__ = "require_ws_" + "_or_".join(sorted(r.value for r in allowed))
+    return _mark(dependency, allowed)
+
+
+ProctorSocketUser = Annotated[User, Depends(require_ws_role(Role.PROCTOR, Role.ADMIN))]
+StudentSocketUser = Annotated[User, Depends(require_ws_role(Role.STUDENT))]

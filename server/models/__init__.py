@@ -32,7 +32,14 @@ from server.models.enums import (
     Role,
 )
 from server.models.events import RoomEvent, SeatEnrolment
-from server.models.exam import Exam, ExamDiscipline, ExamGroup, ExamRoom, RoomIncident
+from server.models.exam import (
+    Exam,
+    ExamDiscipline,
+    ExamGroup,
+    ExamRoom,
+    RoomIncident,
+    RoomProctor,
+)
 from server.models.organisation import (
     AcademicTerm,
     Department,
@@ -88,6 +95,7 @@ __all__ = [
     "Room",
     "RoomEvent",
     "RoomIncident",
+    "RoomProctor",
     "Seat",
     "SeatEnrolment",
     "Student",

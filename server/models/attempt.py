@@ -110,7 +110,7 @@ class Response(Base):
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
     paper_question_id: Mapped[int] = mapped_column(ForeignKey("paper_questions.id"), index=True)
     seq: Mapped[int] = mapped_column()
-    answer: Mapped[list[int]] = mapped_column(JSON)
+    answer: Mapped[list[int] | dict[str, Any]] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

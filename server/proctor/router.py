@@ -12,7 +12,8 @@ from server.db import DbSession, utcnow
 from server.errors import NotFound
 from server.models import Room
 from server.proctor import service
-from server.rules.timing import late_entry_closes_at
+from server.proctor.actions import may_watch, require_room
+from server.proctor.console import done
 from server.seat.links import seat_token
 from server.web import render
 
@@ -28,35 +29,19 @@ def sittings(request: Request, db: DbSession, user: ProctorUser) -> Response:
     return render(
         request,
         "proctor/sittings.html",
-        sittings=service.sittings_around(db, now=utcnow()),
+        sittings=[
+            sitting
+            for sitting in service.sittings_around(db, now=utcnow())
+            if may_watch(db, user, exam_id=sitting.exam.id, room_id=sitting.exam_room.room_id)
+        ],
         timezone=request.app.state.settings.timezone,
-    )
-
-
-@router.get("/exams/{exam_id}/rooms/{room_id}")
-def room(
-    request: Request, db: DbSession, user: ProctorUser, exam_id: int, room_id: int
-) -> Response:
-    sitting = service.sitting_or_404(db, exam_id=exam_id, room_id=room_id)
-    now = utcnow()
-    return render(
-        request,
-        "proctor/room.html",
-        block="lines",
-        sitting=sitting,
-        room=db.get_one(Room, room_id),
-        lines=service.room_lines(db, sitting),
-        started=now > sitting.start,
-        late_closed=now > late_entry_closes_at(scheduled_start=sitting.start),
-        timezone=request.app.state.settings.timezone,
-        url=_room_url(exam_id, room_id),
-        state_names=service.STATE_NAMES,
     )
 
 
 @router.post("/exams/{exam_id}/rooms/{room_id}/open")
 def open_room(db: DbSession, user: ProctorUser, exam_id: int, room_id: int) -> Response:
     sitting = service.sitting_or_404(db, exam_id=exam_id, room_id=room_id)
+    require_room(db, user, sitting)
     service.open_room(db, sitting=sitting, proctor=user, now=utcnow())
     return RedirectResponse(_room_url(exam_id, room_id), status_code=303)
 
@@ -72,6 +57,7 @@ def admit(
     late: Annotated[bool, Form()] = False,
 ) -> Response:
     sitting = service.sitting_or_404(db, exam_id=exam_id, room_id=room_id)
+    require_room(db, user, sitting)
     service.admit(
         db,
         request.app.state.settings,
@@ -81,7 +67,7 @@ def admit(
         late_entry_permitted=late,
         now=utcnow(),
     )
-    return RedirectResponse(_room_url(exam_id, room_id), status_code=303)
+    return done(request, exam_id, room_id)
 
 
 @router.get("/rooms/{room_id}/seat-links")

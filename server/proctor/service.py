@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from server.audit.service import record
 from server.config import Settings
 from server.errors import Conflict, NotFound
+from server.events.store import emit
 from server.i18n import N_
 from server.models import (
     Attempt,
@@ -66,6 +67,7 @@ STATE_NAMES: dict[str, str] = {
     AttemptState.SUBMITTED.value: N_("finished"),
     AttemptState.TIMED_OUT.value: N_("closed at the deadline"),
     AttemptState.REMOVED.value: N_("removed"),
+    AttemptState.REFUSED.value: N_("refused at the ID check"),
 }
 
 
@@ -108,15 +110,18 @@ def sittings_around(db: Session, *, now: datetime) -> list[Sitting]:
 
 
 def _answered_counts(db: Session, attempt_ids: list[int]) -> Counter[int]:
-    """Questions whose latest save holds an answer (a cleared answer does not count)."""
-    latest: dict[tuple[int, int], list[int]] = {}
+    """Questions whose latest save holds an answer (a cleared or blank answer does not count)."""
+    # Imported here: this function is the only part of the room's service that reads answers.
+    from server.seat.answers import is_answered
+
+    latest: dict[tuple[int, int], object] = {}
     for attempt_id, question_id, answer in db.execute(
         select(Response.attempt_id, Response.paper_question_id, Response.answer)
         .where(Response.attempt_id.in_(attempt_ids))
         .order_by(Response.seq)
     ):
         latest[(attempt_id, question_id)] = answer
-    return Counter(attempt_id for (attempt_id, _), answer in latest.items() if answer)
+    return Counter(attempt_id for (attempt_id, _), answer in latest.items() if is_answered(answer))
 
 
 def room_lines(db: Session, sitting: Sitting) -> list[SeatLine]:
@@ -171,6 +176,14 @@ def open_room(db: Session, *, sitting: Sitting, proctor: User, now: datetime) ->
         subject=f"exam:{sitting.exam.id}:room:{sitting.exam_room.room_id}",
         at=now,
     )
+    emit(
+        db,
+        exam_id=sitting.exam.id,
+        room_id=sitting.exam_room.room_id,
+        kind="room_opened",
+        actor_id=proctor.id,
+        now=now,
+    )
 
 
 def admit(
@@ -211,5 +224,15 @@ def admit(
         subject=f"attempt:{attempt.id}",
         details={"late_entry": late},
         at=now,
+    )
+    emit(
+        db,
+        exam_id=sitting.exam.id,
+        room_id=sitting.exam_room.room_id,
+        kind="admitted",
+        attempt_id=attempt.id,
+        actor_id=proctor.id,
+        payload={"late": late},
+        now=now,
     )
     return attempt

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.events.store import emit
 from server.models import (
     Attempt,
     AttemptSignal,
@@ -96,13 +97,18 @@ def open_window(db: Session, *, attempt: Attempt, start: datetime, now: datetime
     """
     if phase(attempt, start=start, now=now) != Phase.SITTING:
         raise NotStarted() if attempt.state not in CLOSED_STATES else AttemptClosed()
+    kind = None
     if attempt.client_token is not None:
         db.add(AttemptSignal(attempt_id=attempt.id, kind="window_replaced", received_at=now))
+        kind = "window_replaced"
     attempt.client_token = secrets.token_urlsafe(24)
     attempt.client_claimed_at = now
     if attempt.state == AttemptState.ADMITTED:
         attempt.state = AttemptState.IN_PROGRESS
         attempt.started_at = now
+        kind = "started"
+    if kind is not None:
+        _emit(db, attempt, kind=kind, now=now)
     return Window(client=attempt.client_token, last_seq=attempt.last_seq)
 
 
@@ -116,6 +122,27 @@ def report_signal(
     if client != attempt.client_token and known != "second_tab":
         detail = f"{detail} (from a replaced window)".strip()
     db.add(AttemptSignal(attempt_id=attempt.id, kind=known, detail=detail[:500], received_at=now))
+    _emit(db, attempt, kind="signal", now=now, payload={"kind": known})
+
+
+def _emit(
+    db: Session,
+    attempt: Attempt,
+    *,
+    kind: str,
+    now: datetime,
+    payload: dict[str, object] | None = None,
+) -> None:
+    if attempt.room_id is not None:
+        emit(
+            db,
+            exam_id=attempt.exam_id,
+            room_id=attempt.room_id,
+            kind=kind,
+            attempt_id=attempt.id,
+            payload=dict(payload or {}),
+            now=now,
+        )
 
 
 def finish(

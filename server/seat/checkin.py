@@ -20,6 +20,7 @@ from server.audit.service import record
 from server.auth import service as auth_service
 from server.auth.service import WrongCredentials
 from server.config import Settings
+from server.events.store import emit
 from server.models import (
     AdmissionDecision,
     Attempt,
@@ -78,6 +79,7 @@ def _require_open_door(settings: Settings, sitting: Sitting, now: datetime) -> N
 def _move_to_seat(db: Session, attempt: Attempt, seat: Seat, now: datetime) -> None:
     if attempt.seat_id == seat.id:
         return
+    previous = attempt.seat_id
     db.add(
         AttemptSignal(
             attempt_id=attempt.id,
@@ -88,6 +90,15 @@ def _move_to_seat(db: Session, attempt: Attempt, seat: Seat, now: datetime) -> N
     )
     attempt.seat_id = seat.id
     attempt.room_id = seat.room_id
+    emit(
+        db,
+        exam_id=attempt.exam_id,
+        room_id=seat.room_id,
+        kind="seat_changed",
+        attempt_id=attempt.id,
+        payload={"from_seat_id": previous, "to_seat_id": seat.id},
+        now=now,
+    )
 
 
 def check_in(
@@ -162,5 +173,14 @@ def check_in(
         subject=f"attempt:{attempt.id}",
         details={"exam": sitting.exam.id, "seat": seat.id, "language": language.value},
         at=now,
+    )
+    emit(
+        db,
+        exam_id=sitting.exam.id,
+        room_id=seat.room_id,
+        kind="signed_in",
+        attempt_id=attempt.id,
+        payload={"seat_id": seat.id},
+        now=now,
     )
     return CheckIn(user=user, attempt=attempt)

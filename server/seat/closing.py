@@ -10,20 +10,24 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.audit.service import record
 from server.config import Settings
+from server.events.store import emit
 from server.models import (
     Attempt,
     AttemptState,
     Enrolment,
     Exam,
     ItemOption,
+    ItemOptionText,
     ItemType,
     ItemVersion,
+    Language,
     PaperQuestion,
     Response,
     Result,
@@ -32,7 +36,25 @@ from server.models import (
     Violation,
 )
 from server.rules.grading import exam_result
-from server.rules.scoring import QuestionKind, exam_percent, question_credit
+from server.rules.scoring import (
+    CHOICE_KINDS,
+    AcceptedNumber,
+    AcceptedText,
+    QuestionKind,
+    exam_percent,
+    matching_credit,
+    numerical_credit,
+    ordering_credit,
+    question_credit,
+    short_answer_credit,
+)
+from server.seat.answers import (
+    matching_choices,
+    matching_right,
+    ordering_entries,
+    ordering_right,
+    pick_text,
+)
 
 SITTING_STATES = (AttemptState.ADMITTED, AttemptState.IN_PROGRESS)
 CLOSED_STATES = frozenset({AttemptState.SUBMITTED, AttemptState.TIMED_OUT, AttemptState.REMOVED})
@@ -41,7 +63,13 @@ _KINDS: dict[ItemType, QuestionKind] = {
     ItemType.SINGLE_CHOICE: QuestionKind.SINGLE_CHOICE,
     ItemType.MULTIPLE_RESPONSE: QuestionKind.MULTIPLE_RESPONSE,
     ItemType.TRUE_FALSE: QuestionKind.TRUE_FALSE,
+    ItemType.SHORT_ANSWER: QuestionKind.SHORT_ANSWER,
+    ItemType.NUMERICAL: QuestionKind.NUMERICAL,
+    ItemType.MATCHING: QuestionKind.MATCHING,
+    ItemType.ORDERING: QuestionKind.ORDERING,
 }
+# Accepted answers, in option order: (fraction, {language: text}).
+_Accepted = list[tuple[Decimal, dict[str, str]]]
 
 
 def current_answers(db: Session, attempt_id: int) -> dict[int, Response]:
@@ -65,6 +93,81 @@ def _fractions(db: Session, version_ids: list[int]) -> dict[int, dict[int, Decim
     for version_id, option_id, fraction in rows:
         fractions[version_id][option_id] = Decimal(fraction)
     return fractions
+
+
+def _accepted(db: Session, version_ids: list[int]) -> dict[int, _Accepted]:
+    """The accepted answers of short-answer and numerical versions (their options' texts)."""
+    rows = db.execute(
+        select(
+            ItemOption.item_version_id,
+            ItemOption.id,
+            ItemOption.fraction,
+            ItemOptionText.language,
+            ItemOptionText.text,
+        )
+        .join(ItemOptionText, ItemOptionText.option_id == ItemOption.id)
+        .where(ItemOption.item_version_id.in_(version_ids))
+        .order_by(ItemOption.item_version_id, ItemOption.position)
+    ).all()
+    options: dict[int, dict[int, tuple[Decimal, dict[str, str]]]] = defaultdict(dict)
+    for version_id, option_id, fraction, language, text in rows:
+        options[version_id].setdefault(option_id, (Decimal(fraction), {}))[1][language.value] = text
+    return {version_id: list(by_id.values()) for version_id, by_id in options.items()}
+
+
+def _typed(answer: Any) -> str:
+    text = answer.get("text") if isinstance(answer, dict) else None
+    return text if isinstance(text, str) else ""
+
+
+def _listed(answer: Any, key: str) -> list[Any]:
+    value = answer.get(key) if isinstance(answer, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def question_score(
+    kind: QuestionKind,
+    answer: Any,
+    *,
+    fractions: dict[int, Decimal],
+    accepted: _Accepted,
+    content: dict[str, Any],
+    language: Language,
+) -> Decimal:
+    """The credit of one stored answer (``None``: never answered), read with the item's key.
+
+    Texts are read in the paper's language, the language the student saw and answered in.
+    """
+    if kind in CHOICE_KINDS:
+        chosen = frozenset(answer) if isinstance(answer, list) else frozenset()
+        return question_credit(kind=kind, chosen=chosen, fractions=fractions)
+    if kind is QuestionKind.SHORT_ANSWER:
+        return short_answer_credit(
+            given=_typed(answer),
+            accepted=[AcceptedText(pick_text(texts, language), f) for f, texts in accepted],
+            case_sensitive=bool(content.get("case_sensitive", False)),
+        )
+    if kind is QuestionKind.NUMERICAL:
+        # One tolerance per option, in option order (a missing one is 0, an exact value).
+        tolerances = [*(content.get("tolerances") or []), *[0.0] * len(accepted)]
+        return numerical_credit(
+            given=_typed(answer),
+            accepted=[
+                AcceptedNumber(pick_text(texts, language), Decimal(str(abs(float(tol)))), f)
+                for (f, texts), tol in zip(accepted, tolerances, strict=False)
+            ],
+        )
+    if kind is QuestionKind.MATCHING:
+        choices = matching_choices(content, language)
+        given = {
+            stem: choices[choice - 1]
+            for stem, choice in _listed(answer, "pairs")
+            if 1 <= choice <= len(choices)
+        }
+        return matching_credit(given=given, right=matching_right(content, language))
+    entries = ordering_entries(content, language)
+    order = [entries[entry - 1] for entry in _listed(answer, "order") if 1 <= entry <= len(entries)]
+    return ordering_credit(given=order, right=ordering_right(content, language))
 
 
 def _violation_stands(db: Session, attempt_id: int) -> bool:
@@ -91,6 +194,15 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
         ).all()
     )
     fractions = _fractions(db, version_ids)
+    keyed = [v for v in version_ids if _KINDS[kinds[v]] not in CHOICE_KINDS]
+    contents: dict[int, Any] = dict(
+        db.execute(
+            select(ItemVersion.id, ItemVersion.content).where(ItemVersion.id.in_(keyed))
+        ).all()
+    )
+    accepted = _accepted(
+        db, [v for v in keyed if kinds[v] in (ItemType.SHORT_ANSWER, ItemType.NUMERICAL)]
+    )
     answers = current_answers(db, attempt.id)
     violation = _violation_stands(db, attempt.id)
     enrolments = {
@@ -108,12 +220,15 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
         credits = []
         for question in questions:
             response = answers.get(question.id)
-            chosen = frozenset(response.answer) if response else frozenset()
+            version_id = question.item_version_id
             credits.append(
-                question_credit(
-                    kind=_KINDS[kinds[question.item_version_id]],
-                    chosen=chosen,
-                    fractions=fractions[question.item_version_id],
+                question_score(
+                    _KINDS[kinds[version_id]],
+                    response.answer if response else None,
+                    fractions=fractions[version_id],
+                    accepted=accepted.get(version_id, []),
+                    content=contents.get(version_id) or {},
+                    language=attempt.language,
                 )
             )
         enrolment = enrolments.get(exam_discipline.discipline_id)
@@ -175,6 +290,17 @@ def close(
         },
         at=now,
     )
+    if attempt.room_id is not None:
+        emit(
+            db,
+            exam_id=attempt.exam_id,
+            room_id=attempt.room_id,
+            kind="closed",
+            attempt_id=attempt.id,
+            actor_id=actor.id if actor else None,
+            payload={"state": state.value},
+            now=now,
+        )
     return True
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from server.errors import Conflict, ExamError, InvalidInput, NotFound
+from server.errors import Conflict, ExamError, Forbidden, InvalidInput, NotFound
 from server.i18n import N_
 
 
@@ -108,3 +108,37 @@ class ReplayedSequence(Conflict, SeatRefusal):
 class StaleSequence(Conflict, SeatRefusal):
     code = "stale"
     message = N_("A newer answer to this question is already saved; this older one was ignored.")
+
+
+class SebRequired(Forbidden, SeatRefusal):
+    code = "seb_required"
+    message = N_(
+        "This exam must be taken in Safe Exam Browser with the configuration made for it. "
+        "Ask the proctor to start this workstation in Safe Exam Browser with the exam's settings."
+    )
+
+
+class NotEnrolled(Forbidden, SeatRefusal):
+    code = "not_enrolled"
+    message = N_(
+        "This workstation is not enrolled as a seat. Ask IT to enrol it on the room's "
+        "enrolment page, or open the workstation's seat link."
+    )
+
+
+class SeatReplaced(Forbidden, SeatRefusal):
+    code = "seat_replaced"
+    message = N_(
+        "This workstation was replaced: another PC is now enrolled in its place. "
+        "Ask IT to enrol it again."
+    )
+
+
+class MalformedAnswer(InvalidInput, SeatRefusal):
+    code = "malformed_answer"
+    message = N_("This answer does not have the form this question takes; it was not saved.")
+
+
+class AnswerTooLong(InvalidInput, SeatRefusal):
+    code = "answer_too_long"
+    message = N_("This answer is longer than %(limit)s characters; it was not saved.")

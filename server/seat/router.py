@@ -23,12 +23,14 @@ from server.auth.router import remember_language
 from server.db import DbSession, utcnow
 from server.errors import ExamError
 from server.i18n import set_locale
-from server.models import Discipline, Language, Result, Room, Seat
+from server.models import Discipline, Language, Result, Room, Seat, User
 from server.seat import attempts as seat_attempts
 from server.seat.checkin import check_in
+from server.seat.enrolment import SEAT_COOKIE, SeatClaim, enrolled_seat, write_seat_cookie
 from server.seat.errors import AttemptNotFound, UnknownSeat
-from server.seat.links import seat_from_token
+from server.seat.links import seat_from_token, seat_token
 from server.seat.saves import Save, attempt_for, save_answer
+from server.seat.seb import SebForAttempt, SebForExamPage, SebForSeatToken, enforce_for_room
 from server.seat.sittings import current_sitting, next_sitting
 from server.seat.views import paper_view
 from server.web import render
@@ -52,10 +54,16 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.get("/seat/{token}", dependencies=[Public])
-def seat_page(request: Request, db: DbSession, token: str, user: MaybeUser) -> Response:
+def _sign_in_page(
+    request: Request,
+    db: DbSession,
+    *,
+    seat: Seat,
+    token: str,
+    user: User | None,
+    seat_via_cookie: bool = False,
+) -> Response:
     settings = request.app.state.settings
-    seat = _seat(request, db, token)
     now = utcnow()
     sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
     return render(
@@ -70,10 +78,36 @@ def seat_page(request: Request, db: DbSession, token: str, user: MaybeUser) -> R
         id_code="",
         signed_in_student=user is not None and user.role.value == "student",
         timezone=settings.timezone,
+        seat_via_cookie=seat_via_cookie,
     )
 
 
-@router.post("/seat/{token}", dependencies=[Public])
+@router.get("/seat/{token}", dependencies=[Public, SebForSeatToken])
+def seat_page(request: Request, db: DbSession, token: str, user: MaybeUser) -> Response:
+    return _sign_in_page(request, db, seat=_seat(request, db, token), token=token, user=user)
+
+
+@router.get("/seat", dependencies=[Public])
+def enrolled_seat_page(request: Request, db: DbSession, user: MaybeUser) -> Response:
+    """An enrolled workstation's start page: the seat cookie names the seat (room preparation)."""
+    settings = request.app.state.settings
+    seat = enrolled_seat(db, settings, request.cookies.get(SEAT_COOKIE))
+    enforce_for_room(request, db, seat.room_id)
+    # The sign-in form posts to the seat link, which the seat cookie stands in for.
+    response = _sign_in_page(
+        request,
+        db,
+        seat=seat,
+        token=seat_token(settings, seat.id),
+        user=user,
+        seat_via_cookie=True,
+    )
+    # Renewed on every visit: browsers cap a cookie's lifetime (Chromium: 400 days).
+    write_seat_cookie(response, settings, SeatClaim(seat.id, seat.enrolment_generation))
+    return response
+
+
+@router.post("/seat/{token}", dependencies=[Public, SebForSeatToken])
 def seat_sign_in(
     request: Request,
     db: DbSession,
@@ -140,7 +174,7 @@ def seat_sign_in(
     return response
 
 
-@router.get("/exam")
+@router.get("/exam", dependencies=[SebForExamPage])
 def exam_page(request: Request, db: DbSession, user: StudentUser) -> Response:
     settings = request.app.state.settings
     student = seat_attempts.student_of(db, user)
@@ -186,7 +220,7 @@ def _own_attempt(db: DbSession, user: StudentUser, attempt_id: int) -> Any:
     return attempt_for(db, attempt_id=attempt_id, student=student)
 
 
-@router.get("/exam/attempts/{attempt_id}/status")
+@router.get("/exam/attempts/{attempt_id}/status", dependencies=[SebForAttempt])
 def attempt_status(db: DbSession, user: StudentUser, attempt_id: int) -> JSONResponse:
     """Phase and clock: the page polls it while waiting and measures its clock offset with it."""
     attempt = _own_attempt(db, user, attempt_id)
@@ -203,7 +237,7 @@ def attempt_status(db: DbSession, user: StudentUser, attempt_id: int) -> JSONRes
     )
 
 
-@router.post("/exam/attempts/{attempt_id}/window")
+@router.post("/exam/attempts/{attempt_id}/window", dependencies=[SebForAttempt])
 def take_window(db: DbSession, user: StudentUser, attempt_id: int) -> JSONResponse:
     attempt = _own_attempt(db, user, attempt_id)
     sitting = seat_attempts.sitting_of(db, attempt)
@@ -224,12 +258,14 @@ class SaveRequest(BaseModel):
     client: str = Field(min_length=1, max_length=64)
     seq: int = Field(ge=1, le=1_000_000_000)
     question: int = Field(ge=1, le=10_000)
-    answer: list[int] = Field(max_length=64)
+    # Option ids, or an object for the other types ({"text"}, {"pairs"}, {"order"}): the service
+    # checks it against the question's type (server.seat.answers).
+    answer: Annotated[list[int], Field(max_length=64)] | dict[str, Any]
     flagged: bool = False
     answered_at_ms: int = Field(ge=0, le=10**14)
 
 
-@router.post("/exam/attempts/{attempt_id}/saves")
+@router.post("/exam/attempts/{attempt_id}/saves", dependencies=[SebForAttempt])
 def save(
     request: Request, db: DbSession, user: StudentUser, attempt_id: int, body: SaveRequest
 ) -> JSONResponse:
@@ -244,7 +280,7 @@ def save(
             client=body.client,
             seq=body.seq,
             question=body.question,
-            answer=tuple(body.answer),
+            answer=body.answer,
             flagged=body.flagged,
             answered_at=datetime.fromtimestamp(body.answered_at_ms / 1000, tz=UTC),
         ),
@@ -267,7 +303,7 @@ class SignalRequest(BaseModel):
     detail: str = Field(default="", max_length=500)
 
 
-@router.post("/exam/attempts/{attempt_id}/signals", status_code=204)
+@router.post("/exam/attempts/{attempt_id}/signals", status_code=204, dependencies=[SebForAttempt])
 def signal(db: DbSession, user: StudentUser, attempt_id: int, body: SignalRequest) -> Response:
     attempt = _own_attempt(db, user, attempt_id)
     seat_attempts.report_signal(
@@ -276,7 +312,7 @@ def signal(db: DbSession, user: StudentUser, attempt_id: int, body: SignalReques
     return Response(status_code=204)
 
 
-@router.get("/exam/attempts/{attempt_id}/finish")
+@router.get("/exam/attempts/{attempt_id}/finish", dependencies=[SebForAttempt])
 def finish_page(request: Request, db: DbSession, user: StudentUser, attempt_id: int) -> Response:
     attempt = _own_attempt(db, user, attempt_id)
     questions = paper_view(db, attempt)
@@ -290,7 +326,7 @@ def finish_page(request: Request, db: DbSession, user: StudentUser, attempt_id: 
     )
 
 
-@router.post("/exam/attempts/{attempt_id}/finish")
+@router.post("/exam/attempts/{attempt_id}/finish", dependencies=[SebForAttempt])
 def finish(request: Request, db: DbSession, user: StudentUser, attempt_id: int) -> Response:
     attempt = _own_attempt(db, user, attempt_id)
     sitting = seat_attempts.sitting_of(db, attempt)

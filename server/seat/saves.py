@@ -21,12 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.events.store import emit
 from server.models import (
     Attempt,
     AttemptState,
@@ -37,17 +39,16 @@ from server.models import (
     Student,
 )
 from server.rules.timing import save_accepted
+from server.seat.answers import RawAnswer, StoredAnswer, checked_answer, matching_stems, same_answer
 from server.seat.closing import CLOSED_STATES
 from server.seat.errors import (
     AttemptClosed,
     AttemptNotFound,
     NotStarted,
-    OneOptionOnly,
     ReplayedSequence,
     StaleSequence,
     TamperedClock,
     TimeOver,
-    UnknownOption,
     UnknownQuestion,
     WindowReplaced,
 )
@@ -55,7 +56,6 @@ from server.seat.errors import (
 # How far ahead of the server a page's corrected clock may run: measurement error of the offset,
 # not a way to stamp answers in the future.
 CLOCK_TOLERANCE = timedelta(seconds=5)
-ONE_ANSWER_TYPES = frozenset({ItemType.SINGLE_CHOICE, ItemType.TRUE_FALSE})
 
 
 class SaveStatus(StrEnum):
@@ -65,12 +65,15 @@ class SaveStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Save:
-    """One save as the page sends it; ``question`` is the position on the paper (1-based)."""
+    """One save as the page sends it; ``question`` is the position on the paper (1-based).
+
+    ``answer`` is the page's JSON, in the shape of the question's type (``seat.answers``).
+    """
 
     client: str
     seq: int
     question: int
-    answer: tuple[int, ...]
+    answer: RawAnswer
     flagged: bool
     answered_at: datetime
 
@@ -81,6 +84,13 @@ class SaveReceipt:
     seq: int
     question: int
     received_at: datetime
+
+
+def holds_answer(answer: Any) -> bool:
+    """Whether a stored answer answers its question: a cleared answer is stored empty."""
+    if isinstance(answer, dict):
+        return any(value.strip() if isinstance(value, str) else value for value in answer.values())
+    return bool(answer)
 
 
 def attempt_for(db: Session, *, attempt_id: int, student: Student) -> Attempt:
@@ -98,20 +108,26 @@ def require_sitting(attempt: Attempt, *, start: datetime, now: datetime) -> None
         raise NotStarted()
 
 
-def _check_answer(db: Session, question: PaperQuestion, answer: tuple[int, ...]) -> None:
-    if len(set(answer)) != len(answer) or not set(answer) <= set(question.option_order):
-        raise UnknownOption()
+def _check_answer(
+    db: Session, attempt: Attempt, question: PaperQuestion, answer: RawAnswer
+) -> StoredAnswer:
+    """The answer as it will be stored; an answer of the wrong shape or ids is refused."""
     item_type = db.execute(
         select(ItemVersion.type).where(ItemVersion.id == question.item_version_id)
     ).scalar_one()
-    if item_type in ONE_ANSWER_TYPES and len(answer) > 1:
-        raise OneOptionOnly()
+    stems = 0
+    if item_type is ItemType.MATCHING:
+        content = db.execute(
+            select(ItemVersion.content).where(ItemVersion.id == question.item_version_id)
+        ).scalar_one()
+        stems = len(matching_stems(content or {}, attempt.language))
+    return checked_answer(item_type, answer, option_order=question.option_order, stems=stems)
 
 
-def _same(response: Response, question: PaperQuestion, save: Save) -> bool:
+def _same(response: Response, question: PaperQuestion, answer: StoredAnswer, save: Save) -> bool:
     return (
         response.paper_question_id == question.id
-        and sorted(response.answer) == sorted(save.answer)
+        and same_answer(response.answer, answer)
         and response.flagged == save.flagged
     )
 
@@ -144,7 +160,7 @@ def save_answer(
     ).scalar_one_or_none()
     if question is None:
         raise UnknownQuestion()
-    _check_answer(db, question, save.answer)
+    answer = _check_answer(db, attempt, question, save.answer)
     answered_at = _answered_at(attempt, save, now=now)
     if not save_accepted(
         answered_at=answered_at,
@@ -161,13 +177,24 @@ def save_answer(
         select(Response).where(Response.attempt_id == attempt.id, Response.seq == save.seq)
     ).scalar_one_or_none()
     if stored is not None:
-        if _same(stored, question, save):
+        if _same(stored, question, answer, save):
             return receipt
         raise ReplayedSequence()
+    # Saves of one attempt queue here for its row lock, so the answered count below is read
+    # and written by one save at a time, on every database.
+    db.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id)
+        .values(last_save_at=now)
+        .execution_options(synchronize_session=False)
+    )
     newest = db.execute(
-        select(func.max(Response.seq)).where(Response.paper_question_id == question.id)
-    ).scalar_one()
-    if newest is not None and newest > save.seq:
+        select(Response.seq, Response.answer)
+        .where(Response.paper_question_id == question.id)
+        .order_by(Response.seq.desc())
+        .limit(1)
+    ).first()
+    if newest is not None and newest.seq > save.seq:
         raise StaleSequence()
 
     try:
@@ -177,7 +204,7 @@ def save_answer(
                     attempt_id=attempt.id,
                     paper_question_id=question.id,
                     seq=save.seq,
-                    answer=list(save.answer),
+                    answer=answer,
                     flagged=save.flagged,
                     answered_at=answered_at,
                     received_at=now,
@@ -188,16 +215,31 @@ def save_answer(
         stored = db.execute(
             select(Response).where(Response.attempt_id == attempt.id, Response.seq == save.seq)
         ).scalar_one()
-        if _same(stored, question, save):
+        if _same(stored, question, answer, save):
             return receipt
         raise ReplayedSequence() from None
-    # In SQL, not in Python: two saves committing at once must leave the larger number.
-    db.execute(
+    was_answered = newest is not None and holds_answer(newest.answer)
+    answered = db.execute(
         update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.last_seq < save.seq)
-        .values(last_seq=save.seq)
+        .where(Attempt.id == attempt.id)
+        .values(
+            # In SQL, not in Python: two saves committing at once must leave the larger number.
+            last_seq=case((Attempt.last_seq < save.seq, save.seq), else_=Attempt.last_seq),
+            answered=Attempt.answered + int(holds_answer(answer)) - int(was_answered),
+        )
+        .returning(Attempt.answered)
         .execution_options(synchronize_session=False)
-    )
+    ).scalar_one()
+    if attempt.room_id is not None:
+        emit(
+            db,
+            exam_id=attempt.exam_id,
+            room_id=attempt.room_id,
+            kind="saved",
+            attempt_id=attempt.id,
+            payload={"question": save.question, "answered": answered},
+            now=now,
+        )
     return SaveReceipt(
         status=SaveStatus.SAVED, seq=save.seq, question=save.question, received_at=now
     )

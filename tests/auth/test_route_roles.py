@@ -61,11 +61,17 @@ def test_only_the_expected_routes_are_public(app: FastAPI) -> None:
         if isinstance(route, APIRoute) and None in _declared(route.dependant)
     )
     # The seat's start page is public: the workstation shows it before anyone signs in.
+    # So are a workstation's enrolment (it has no user yet) and its heartbeat.
     assert public == [
         "/healthz",
         "/language",
         "/login",
         "/login",
+        "/rooms/{room_code}/enrol",
+        "/rooms/{room_code}/enrol",
+        "/rooms/{room_code}/enrol/status",
+        "/seat",
+        "/seat/heartbeat",
         "/seat/{token}",
         "/seat/{token}",
     ]

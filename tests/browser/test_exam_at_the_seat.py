@@ -30,6 +30,7 @@ def _seat_link(server: LiveServer, index: int = 0) -> str:
 
 def _proctor(server: LiveServer, new_context: NewContext) -> Page:
     page = new_context(locale="en-US").new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # "Admit … after checking the ID card?"
     page.goto(f"{server.url}/login")
     page.fill("#login", "proctor")
     page.fill("#password", STAFF_PASSWORD)
@@ -53,10 +54,13 @@ def _sign_in_at_seat(page: Page, link: str) -> None:
 
 
 def _admit(proctor: Page, *, late: bool = False) -> None:
-    proctor.reload()
-    name = "Permit late entry and admit" if late else "Admit"
-    proctor.get_by_role("button", name=re.compile(f"^{name}")).first.click()
-    expect(proctor.get_by_text("waiting for admission")).to_have_count(0)
+    """Admit from the live console: the card of the waiting student arrives by itself."""
+    card = proctor.locator(".seat-card.state-waiting").first
+    expect(card).to_be_visible(timeout=10_000)
+    # After the start the console asks to permit late entry (the dialog is accepted).
+    card.get_by_role("button", name="Admit").click()
+    expect(proctor.locator(".seat-card.state-waiting")).to_have_count(0)
+    del late
 
 
 def _answer(page: Page, question: int, option: int) -> None:

@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import Attempt, Language, Role
+from server.models import Attempt, ItemType, ItemVersion, Language, Role
 from server.proctor.service import admit
+from server.seat.answers import RawAnswer
 from server.seat.attempts import open_window
 from server.seat.checkin import check_in
 from server.seat.saves import Save
 from tests import factories
-from tests.seat.factories import World, create_world
+from tests.seat.factories import NEW_KINDS, World, create_world
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Sitting:
         self,
         seq: int,
         question: int,
-        answer: tuple[int, ...],
+        answer: RawAnswer,
         *,
         flagged: bool = False,
         answered_at: datetime | None = None,
@@ -50,6 +51,13 @@ class Sitting:
 
     def options(self, question: int) -> list[int]:
         return list(self.attempt.paper[question - 1].option_order)
+
+    def position_of(self, db: Session, kind: ItemType) -> int:
+        """Where the (first) item of this kind is on the paper."""
+        for question in self.attempt.paper:
+            if db.get_one(ItemVersion, question.item_version_id).type == kind:
+                return question.position
+        raise LookupError(f"no {kind} item on the paper")
 
 
 def waiting(
@@ -77,8 +85,10 @@ def waiting(
     return outcome.attempt
 
 
-def sit(db: Session, settings: Settings, world: World) -> Sitting:
-    attempt = waiting(db, settings, world)
+def sit(
+    db: Session, settings: Settings, world: World, *, language: Language = Language.EN
+) -> Sitting:
+    attempt = waiting(db, settings, world, language=language)
     proctor = factories.create_user(db, role=Role.PROCTOR)
     admit(
         db,
@@ -103,3 +113,9 @@ def _sitting(world: World):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sitting(db: Session, settings: Settings) -> Sitting:
     return sit(db, settings, create_world(db))
+
+
+@pytest.fixture
+def mixed(db: Session, settings: Settings) -> Sitting:
+    """A paper of 21 single-choice items and one of each kind beyond choice (the whole bank)."""
+    return sit(db, settings, create_world(db, bank_size=25 - len(NEW_KINDS), kinds=NEW_KINDS))

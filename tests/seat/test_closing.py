@@ -10,13 +10,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import AttemptState, ItemOption, Result, ResultBasis, Role, Violation
+from server.models import (
+    AttemptState,
+    ItemOption,
+    ItemType,
+    Language,
+    Result,
+    ResultBasis,
+    Role,
+    Violation,
+)
+from server.seat.answers import RawAnswer
 from server.seat.attempts import finish
 from server.seat.closing import close, close_expired
 from server.seat.errors import AttemptClosed
 from server.seat.saves import save_answer
+from server.seat.views import paper_view
 from tests import factories
-from tests.seat.conftest import Sitting
+from tests.seat.conftest import Sitting, sit
+from tests.seat.factories import NEW_KINDS, create_world
 
 
 def _correct(db: Session, sitting: Sitting, question: int) -> int:
@@ -112,3 +124,134 @@ def test_a_standing_violation_gives_zero_and_f(
     assert result.exam_percent == 0
     assert result.letter == "F"
     assert result.final_percent is None
+
+
+# -- the kinds beyond choice -----------------------------------------------------------------------
+
+
+def _choice_ids(db: Session, sitting: Sitting, kind: ItemType) -> dict[str, int]:
+    """The paper's ids of a matching item's choices or an ordering item's entries, by text."""
+    position = sitting.position_of(db, kind)
+    views = {q.position: q for q in paper_view(db, sitting.attempt)}
+    return {str(option.text): option.id for option in views[position].options}
+
+
+def _answer_each(
+    db: Session, settings: Settings, sitting: Sitting, answers: dict[ItemType, RawAnswer]
+) -> None:
+    for seq, (kind, answer) in enumerate(answers.items(), start=1):
+        save_answer(
+            db,
+            settings,
+            attempt=sitting.attempt,
+            start=sitting.start,
+            save=sitting.save(seq, sitting.position_of(db, kind), answer),
+            now=sitting.start + timedelta(minutes=2),
+        )
+
+
+def _finish(db: Session, settings: Settings, sitting: Sitting) -> Result:
+    finish(
+        db,
+        settings,
+        attempt=sitting.attempt,
+        user=sitting.world.student.user,  # type: ignore[arg-type]
+        start=sitting.start,
+        now=sitting.start + timedelta(minutes=20),
+    )
+    return _result(db, sitting)
+
+
+def test_every_new_kind_scores_full_marks_when_right(
+    db: Session, settings: Settings, mixed: Sitting
+) -> None:
+    units = _choice_ids(db, mixed, ItemType.MATCHING)
+    colours = _choice_ids(db, mixed, ItemType.ORDERING)
+    _answer_each(
+        db,
+        settings,
+        mixed,
+        {
+            ItemType.SHORT_ANSWER: {"text": "  astana "},
+            ItemType.NUMERICAL: {"text": "9,86"},  # exactly at +tolerance, decimal comma
+            # Stems in the item's order: force, energy, power.
+            ItemType.MATCHING: {
+                "pairs": [[1, units["newton"]], [2, units["joule"]], [3, units["watt"]]]
+            },
+            ItemType.ORDERING: {"order": [colours[c] for c in ("violet", "blue", "green", "red")]},
+        },
+    )
+    assert _finish(db, settings, mixed).exam_percent == Decimal("16.00")  # 4 of 25
+
+
+def test_partial_credit_of_the_new_kinds(db: Session, settings: Settings, mixed: Sitting) -> None:
+    units = _choice_ids(db, mixed, ItemType.MATCHING)
+    colours = _choice_ids(db, mixed, ItemType.ORDERING)
+    _answer_each(
+        db,
+        settings,
+        mixed,
+        {
+            ItemType.SHORT_ANSWER: {"text": "Nur-Sultan"},  # 0.5
+            ItemType.NUMERICAL: {"text": "9.8601"},  # outside ± 0.05 of 9.81: 0
+            # Two of three stems right; the distractor given to the third: 2/3.
+            ItemType.MATCHING: {
+                "pairs": [[1, units["newton"]], [2, units["joule"]], [3, units["pascal"]]]
+            },
+            # Two entries swapped: two of four in place, 0.5.
+            ItemType.ORDERING: {"order": [colours[c] for c in ("blue", "violet", "green", "red")]},
+        },
+    )
+    # (0.5 + 0 + 2/3 + 0.5) / 25 = 6.666…%, stored with two decimals.
+    assert _finish(db, settings, mixed).exam_percent == Decimal("6.67")
+
+
+def test_blank_and_cleared_answers_score_nothing(
+    db: Session, settings: Settings, mixed: Sitting
+) -> None:
+    _answer_each(
+        db,
+        settings,
+        mixed,
+        {
+            ItemType.SHORT_ANSWER: {"text": "   "},
+            ItemType.NUMERICAL: {"text": ""},
+            ItemType.MATCHING: {"pairs": []},
+            ItemType.ORDERING: {"order": []},
+        },
+    )
+    assert _finish(db, settings, mixed).exam_percent == 0
+
+
+def test_a_kazakh_paper_is_scored_with_the_kazakh_key(db: Session, settings: Settings) -> None:
+    sitting = sit(
+        db,
+        settings,
+        create_world(db, bank_size=25 - len(NEW_KINDS), kinds=NEW_KINDS),
+        language=Language.KK,
+    )
+    units = _choice_ids(db, sitting, ItemType.MATCHING)
+    colours = _choice_ids(db, sitting, ItemType.ORDERING)
+    assert set(units) == {"ньютон", "джоуль", "ватт", "паскаль"}
+    _answer_each(
+        db,
+        settings,
+        sitting,
+        {
+            ItemType.SHORT_ANSWER: {"text": "АСТАНА"},  # Kazakh answer, other case
+            ItemType.NUMERICAL: {"text": "9,81"},
+            ItemType.MATCHING: {
+                "pairs": [[1, units["ньютон"]], [2, units["джоуль"]], [3, units["ватт"]]]
+            },
+            ItemType.ORDERING: {"order": [colours[c] for c in ("күлгін", "көк", "жасыл", "қызыл")]},
+        },
+    )
+    assert _finish(db, settings, sitting).exam_percent == Decimal("16.00")
+
+
+def test_the_server_close_scores_the_new_kinds_too(
+    db: Session, settings: Settings, mixed: Sitting
+) -> None:
+    _answer_each(db, settings, mixed, {ItemType.SHORT_ANSWER: {"text": "Astana"}})
+    close_expired(db, settings, now=mixed.attempt.deadline + timedelta(minutes=1))
+    assert _result(db, mixed).exam_percent == Decimal("4.00")

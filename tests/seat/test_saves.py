@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import Response
+from server.models import ItemType, Response
+from server.proctor.service import _answered_counts
+from server.seat.answers import TEXT_LIMIT, is_answered
 from server.seat.closing import current_answers
 from server.seat.errors import (
+    AnswerTooLong,
     AttemptClosed,
+    MalformedAnswer,
     NotStarted,
     OneOptionOnly,
     ReplayedSequence,
@@ -24,6 +29,7 @@ from server.seat.errors import (
     WindowReplaced,
 )
 from server.seat.saves import SaveStatus, save_answer
+from server.seat.views import paper_view
 from tests.seat.conftest import Sitting
 
 
@@ -178,3 +184,169 @@ def test_a_closed_attempt_takes_no_saves(db: Session, settings: Settings, sittin
         now=sitting.start + timedelta(minutes=2),
     )
     _refused(db, settings, sitting, sitting.save(1, 1, ()), AttemptClosed)
+
+
+# -- the kinds beyond choice -----------------------------------------------------------------------
+
+
+def _stored(db: Session, sitting: Sitting, position: int) -> object:
+    question = sitting.attempt.paper[position - 1]
+    return current_answers(db, sitting.attempt.id)[question.id].answer
+
+
+def test_each_kind_is_stored_in_its_shape(db: Session, settings: Settings, mixed: Sitting) -> None:
+    short = mixed.position_of(db, ItemType.SHORT_ANSWER)
+    number = mixed.position_of(db, ItemType.NUMERICAL)
+    matching = mixed.position_of(db, ItemType.MATCHING)
+    ordering = mixed.position_of(db, ItemType.ORDERING)
+    choices = mixed.options(matching)
+    entries = mixed.options(ordering)
+    saves = [
+        (short, {"text": "  Астана  "}),
+        (number, {"text": "9,81"}),
+        # Given in any order, stored sorted by stem.
+        (matching, {"pairs": [[3, choices[0]], [1, choices[1]]]}),
+        (ordering, {"order": list(reversed(entries))}),
+    ]
+    for seq, (position, answer) in enumerate(saves, start=1):
+        assert _save(db, settings, mixed, mixed.save(seq, position, answer)).status == "saved"
+    assert _stored(db, mixed, short) == {"text": "  Астана  "}  # as typed
+    assert _stored(db, mixed, number) == {"text": "9,81"}
+    assert _stored(db, mixed, matching) == {"pairs": [[1, choices[1]], [3, choices[0]]]}
+    assert _stored(db, mixed, ordering) == {"order": list(reversed(entries))}
+
+
+def test_the_paper_shows_no_option_of_a_typed_answer(mixed: Sitting, db: Session) -> None:
+    # A short answer's options are its accepted answers: the paper holds none of their ids.
+    for kind in (ItemType.SHORT_ANSWER, ItemType.NUMERICAL):
+        assert mixed.options(mixed.position_of(db, kind)) == []
+    # Matching choices and ordering entries are numbered 1..n, shuffled.
+    assert sorted(mixed.options(mixed.position_of(db, ItemType.MATCHING))) == [1, 2, 3, 4]
+    assert sorted(mixed.options(mixed.position_of(db, ItemType.ORDERING))) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("kind", "first", "retry"),
+    [
+        pytest.param(ItemType.SHORT_ANSWER, {"text": "Astana"}, {"text": "Astana"}, id="text"),
+        pytest.param(ItemType.NUMERICAL, {"text": "3,5"}, {"text": "3,5"}, id="number"),
+        pytest.param(
+            ItemType.MATCHING,
+            {"pairs": [[1, 2], [2, 1]]},
+            {"pairs": [[2, 1], [1, 2]]},
+            id="pairs-in-another-order",
+        ),
+        pytest.param(ItemType.ORDERING, "entries", "entries", id="order"),
+    ],
+)
+def test_a_retry_of_each_shape_is_acknowledged_once(
+    db: Session, settings: Settings, mixed: Sitting, kind: ItemType, first: Any, retry: Any
+) -> None:
+    position = mixed.position_of(db, kind)
+    if first == "entries":
+        first = retry = {"order": mixed.options(position)}
+    _save(db, settings, mixed, mixed.save(1, position, first))
+    again = _save(db, settings, mixed, mixed.save(1, position, retry))
+    assert again.status == SaveStatus.ALREADY_SAVED
+    assert _count(db, mixed) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "first", "other"),
+    [
+        pytest.param(ItemType.SHORT_ANSWER, {"text": "Astana"}, {"text": "Astana "}, id="text"),
+        pytest.param(ItemType.MATCHING, {"pairs": [[1, 2]]}, {"pairs": [[1, 3]]}, id="pairs"),
+        pytest.param(ItemType.ORDERING, "entries", "reversed", id="order"),
+    ],
+)
+def test_a_replayed_number_with_another_answer_of_each_shape_is_refused(
+    db: Session, settings: Settings, mixed: Sitting, kind: ItemType, first: Any, other: Any
+) -> None:
+    position = mixed.position_of(db, kind)
+    if first == "entries":
+        first = {"order": mixed.options(position)}
+        other = {"order": list(reversed(mixed.options(position)))}
+    _save(db, settings, mixed, mixed.save(1, position, first))
+    _refused(db, settings, mixed, mixed.save(1, position, other), ReplayedSequence)
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer", "error"),
+    [
+        pytest.param(ItemType.SHORT_ANSWER, [1], MalformedAnswer, id="text-given-ids"),
+        pytest.param(ItemType.SHORT_ANSWER, {"text": 5}, MalformedAnswer, id="text-not-a-string"),
+        pytest.param(ItemType.SHORT_ANSWER, {}, MalformedAnswer, id="text-missing"),
+        pytest.param(
+            ItemType.SHORT_ANSWER, {"text": "x", "order": []}, MalformedAnswer, id="extra-key"
+        ),
+        pytest.param(ItemType.NUMERICAL, {"pairs": []}, MalformedAnswer, id="number-given-pairs"),
+        pytest.param(
+            ItemType.SHORT_ANSWER, {"text": "x" * 501}, AnswerTooLong, id="text-501-characters"
+        ),
+        pytest.param(ItemType.NUMERICAL, {"text": "9" * 501}, AnswerTooLong, id="number-too-long"),
+        pytest.param(ItemType.MATCHING, {"pairs": [[1]]}, MalformedAnswer, id="pair-of-one"),
+        pytest.param(ItemType.MATCHING, {"pairs": [[1, 2, 3]]}, MalformedAnswer, id="pair-of-3"),
+        pytest.param(ItemType.MATCHING, {"pairs": [[True, 1]]}, MalformedAnswer, id="bool-id"),
+        pytest.param(ItemType.MATCHING, {"pairs": [["1", 1]]}, MalformedAnswer, id="string-id"),
+        pytest.param(ItemType.MATCHING, {"pairs": [1, 2]}, MalformedAnswer, id="flat-pairs"),
+        pytest.param(
+            ItemType.MATCHING, {"pairs": [[1, 1], [1, 2]]}, MalformedAnswer, id="stem-twice"
+        ),
+        pytest.param(ItemType.MATCHING, {"pairs": [[4, 1]]}, UnknownOption, id="unknown-stem"),
+        pytest.param(ItemType.MATCHING, {"pairs": [[0, 1]]}, UnknownOption, id="stem-zero"),
+        pytest.param(ItemType.MATCHING, {"pairs": [[1, 5]]}, UnknownOption, id="unknown-choice"),
+        pytest.param(ItemType.MATCHING, [1], MalformedAnswer, id="matching-given-ids"),
+        pytest.param(ItemType.ORDERING, {"order": [1, 2]}, MalformedAnswer, id="order-partial"),
+        pytest.param(
+            ItemType.ORDERING, {"order": [1, 1, 2, 3]}, MalformedAnswer, id="order-entry-twice"
+        ),
+        pytest.param(
+            ItemType.ORDERING, {"order": [1, 2, 3, 9]}, UnknownOption, id="order-unknown-entry"
+        ),
+        pytest.param(
+            ItemType.ORDERING, {"order": [1, 2, 3, 4, 5]}, MalformedAnswer, id="order-too-long"
+        ),
+        pytest.param(ItemType.ORDERING, {"order": "1234"}, MalformedAnswer, id="order-string"),
+        pytest.param(ItemType.SINGLE_CHOICE, {"text": "A"}, MalformedAnswer, id="choice-text"),
+    ],
+)
+def test_a_wrong_answer_shape_is_refused_and_changes_nothing(
+    db: Session, settings: Settings, mixed: Sitting, kind: ItemType, answer: Any, error: type
+) -> None:
+    position = mixed.position_of(db, kind)
+    _refused(db, settings, mixed, mixed.save(1, position, answer), error)
+    db.refresh(mixed.attempt)
+    assert mixed.attempt.last_seq == 0
+
+
+def test_a_text_of_exactly_the_limit_is_saved(
+    db: Session, settings: Settings, mixed: Sitting
+) -> None:
+    position = mixed.position_of(db, ItemType.SHORT_ANSWER)
+    text = "ә" * TEXT_LIMIT  # characters, not bytes
+    assert _save(db, settings, mixed, mixed.save(1, position, {"text": text})).status == "saved"
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer", "answered"),
+    [
+        pytest.param(ItemType.SHORT_ANSWER, {"text": "Astana"}, True, id="text"),
+        pytest.param(ItemType.SHORT_ANSWER, {"text": ""}, False, id="empty-text"),
+        pytest.param(ItemType.NUMERICAL, {"text": " \u00a0 "}, False, id="blank-text"),
+        pytest.param(ItemType.MATCHING, {"pairs": [[2, 1]]}, True, id="one-pair"),
+        pytest.param(ItemType.MATCHING, {"pairs": []}, False, id="no-pairs"),
+        pytest.param(ItemType.ORDERING, {"order": []}, False, id="cleared-order"),
+        pytest.param(ItemType.ORDERING, "entries", True, id="order"),
+    ],
+)
+def test_a_blank_answer_is_not_counted_as_answered(
+    db: Session, settings: Settings, mixed: Sitting, kind: ItemType, answer: Any, answered: bool
+) -> None:
+    position = mixed.position_of(db, kind)
+    if answer == "entries":
+        answer = {"order": mixed.options(position)}
+    _save(db, settings, mixed, mixed.save(1, position, answer))
+    assert is_answered(_stored(db, mixed, position)) is answered
+    assert _answered_counts(db, [mixed.attempt.id]).get(mixed.attempt.id, 0) == int(answered)
+    page = {q.position: q for q in paper_view(db, mixed.attempt)}
+    assert page[position].answered is answered

@@ -11,6 +11,12 @@
  *
  * Saves carry a per-attempt sequence number; the server applies the highest number per question
  * and acknowledges a repeated one without applying it twice.
+ *
+ * Answers by question kind (the section's data-kind; shapes in server/seat/answers.py):
+ * choice: [option ids]; text (short answer, numerical): {text} as typed, saved 600 ms after the
+ * last keystroke and when the field loses focus; matching: {pairs: [[stem, choice], ...]};
+ * ordering: {order: [entry ids]}, empty until the student moves an entry or keeps the order shown.
+ * The single-key shortcuts are off while the focus is in a text field or a select.
  */
 (function () {
   "use strict";
@@ -40,6 +46,9 @@
   var warned = { 10: false, 5: false };
   var current = 0;
   var confirmed = {};
+  var TYPING_PAUSE_MS = 600;
+  var typing = {}; // question -> { timer, at }: a typed answer waiting for the pause
+  var lastRecorded = {}; // question -> the state last recorded, so a repeat is not sent again
 
   // ---- clock ---------------------------------------------------------------------------
   function serverNow() {
@@ -95,17 +104,110 @@
     }
   }
 
-  function stateOf(section) {
-    var chosen = Array.prototype.slice
-      .call(section.querySelectorAll("fieldset input:checked"))
+  function answerOf(section) {
+    var kind = section.dataset.kind;
+    if (kind === "text") return { text: section.querySelector(".answer-text").value };
+    if (kind === "matching") {
+      var pairs = [];
+      section.querySelectorAll(".match-choice").forEach(function (select) {
+        if (select.value !== "") pairs.push([Number(select.dataset.stem), Number(select.value)]);
+      });
+      return { pairs: pairs };
+    }
+    if (kind === "ordering") {
+      var list = section.querySelector(".entries");
+      if (list.dataset.ordered !== "yes") return { order: [] };
+      return {
+        order: Array.prototype.map.call(list.querySelectorAll(".entry"), function (item) {
+          return Number(item.dataset.entry);
+        }),
+      };
+    }
+    return Array.prototype.slice
+      .call(section.querySelectorAll(".option input:checked"))
       .map(function (input) { return Number(input.value); });
-    return { answer: chosen, flagged: section.querySelector(".flag-toggle").checked };
   }
 
-  function record(section) {
+  function hasAnswer(answer) {
+    if (Array.isArray(answer)) return answer.length > 0;
+    if (typeof answer.text === "string") return answer.text.trim() !== "";
+    return (answer.pairs || answer.order || []).length > 0;
+  }
+
+  function stateOf(section) {
+    return { answer: answerOf(section), flagged: section.querySelector(".flag-toggle").checked };
+  }
+
+  function placeEntries(list, ids) {
+    ids.forEach(function (id) {
+      var item = list.querySelector('[data-entry="' + id + '"]');
+      if (item) list.appendChild(item);
+    });
+  }
+
+  function startOrder(list) {
+    return list.dataset.start.split(" ").filter(Boolean).map(Number);
+  }
+
+  // Put an answer (from this browser's unsent saves) back into the question's controls.
+  function applyAnswer(section, answer) {
+    if (Array.isArray(answer)) {
+      section.querySelectorAll(".option input").forEach(function (input) {
+        input.checked = answer.indexOf(Number(input.value)) !== -1;
+      });
+    } else if (typeof answer.text === "string") {
+      var field = section.querySelector(".answer-text");
+      if (field) field.value = answer.text;
+    } else if (answer.pairs) {
+      var chosen = {};
+      answer.pairs.forEach(function (pair) { chosen[pair[0]] = String(pair[1]); });
+      section.querySelectorAll(".match-choice").forEach(function (select) {
+        select.value = chosen[select.dataset.stem] || "";
+      });
+    } else if (answer.order) {
+      var list = section.querySelector(".entries");
+      if (!list) return;
+      placeEntries(list, answer.order.length ? answer.order : startOrder(list));
+      list.dataset.ordered = answer.order.length ? "yes" : "no";
+    }
+  }
+
+  function clearAnswer(section) {
+    section.querySelectorAll(".option input").forEach(function (input) { input.checked = false; });
+    section.querySelectorAll(".answer-text, .match-choice").forEach(function (field) { field.value = ""; });
+    var list = section.querySelector(".entries");
+    if (list) applyAnswer(section, { order: [] });
+  }
+
+  // A typed answer is saved once the student pauses, stamped with their last keystroke.
+  function typed(section) {
     if (stopped || timeOver) return;
     var q = Number(section.dataset.q);
+    if (typing[q]) window.clearTimeout(typing[q].timer);
+    var at = serverNow();
+    typing[q] = {
+      at: at,
+      timer: window.setTimeout(function () { record(section, at); }, TYPING_PAUSE_MS),
+    };
+  }
+
+  function flushTyping() {
+    Object.keys(typing).forEach(function (q) { record(questions[Number(q) - 1], typing[q].at); });
+  }
+
+  function record(section, at) {
+    var q = Number(section.dataset.q);
+    var waiting = typing[q];
+    if (waiting) {
+      window.clearTimeout(waiting.timer);
+      delete typing[q];
+    }
+    if (stopped || timeOver) return;
     var state = stateOf(section);
+    var key = JSON.stringify(state);
+    if (lastRecorded[q] === key) return; // a blur after the pause, or the same choice again
+    lastRecorded[q] = key;
+    var madeAt = at !== undefined ? at : waiting ? waiting.at : serverNow();
     // A newer change of the same question replaces the unsent older one.
     pending = pending.filter(function (entry) { return entry.question !== q; });
     seq += 1;
@@ -114,7 +216,7 @@
       question: q,
       answer: state.answer,
       flagged: state.flagged,
-      answered_at_ms: Math.round(serverNow()),
+      answered_at_ms: Math.round(madeAt),
     });
     storePending();
     showQuestionState(q);
@@ -127,11 +229,11 @@
     var waiting = pending.some(function (entry) { return entry.question === q; });
     var state = stateOf(section);
     if (waiting) label.textContent = online ? MESSAGES.saving : MESSAGES.kept;
-    else if (state.answer.length > 0 || state.flagged || confirmed[q]) label.textContent = MESSAGES.saved;
+    else if (hasAnswer(state.answer) || state.flagged || confirmed[q]) label.textContent = MESSAGES.saved;
     else label.textContent = "";
     label.classList.toggle("unsaved", waiting);
     var button = navButtons[q - 1];
-    button.classList.toggle("answered", state.answer.length > 0);
+    button.classList.toggle("answered", hasAnswer(state.answer));
     button.classList.toggle("flagged", state.flagged);
     button.classList.toggle("unsaved", waiting);
   }
@@ -318,6 +420,7 @@
   }
 
   function onTimeOver() {
+    flushTyping(); // typed before the deadline: stamped with the last keystroke, so it counts
     timeOver = true;
     disableAnswering();
     banner(MESSAGES.time_over, "warning");
@@ -328,6 +431,10 @@
     }, 2000);
   }
 
+  // The server says so at once over the page's websocket (seat-live.js): a violation the
+  // proctor recorded, or the deadline sweep.
+  window.addEventListener("emtihan:closed", function () { onClosed(); });
+
   function onClosed() {
     if (stopped) return;
     stopped = true;
@@ -337,7 +444,7 @@
   }
 
   function disableAnswering() {
-    root.querySelectorAll("#paper input, #paper button").forEach(function (el) { el.disabled = true; });
+    root.querySelectorAll("#paper input, #paper button, #paper select").forEach(function (el) { el.disabled = true; });
   }
 
   function banner(text, kind, hideAfterMs) {
@@ -369,20 +476,70 @@
   document.getElementById("prev").addEventListener("click", function () { show(current - 1, true); });
   document.getElementById("next").addEventListener("click", function () { show(current + 1, true); });
 
+  function moveEntry(section, button) {
+    var list = section.querySelector(".entries");
+    var item = button.closest(".entry");
+    var up = button.classList.contains("move-up");
+    var neighbour = up ? item.previousElementSibling : item.nextElementSibling;
+    if (!neighbour) return;
+    if (up) list.insertBefore(item, neighbour);
+    else list.insertBefore(neighbour, item);
+    list.dataset.ordered = "yes";
+    button.focus(); // moving the item took the focus away; keep it on the same button
+    var items = Array.prototype.slice.call(list.children);
+    section.querySelector(".moved").textContent = MESSAGES.moved
+      .replace("{n}", String(items.indexOf(item) + 1))
+      .replace("{total}", String(items.length));
+    record(section);
+  }
+
+  // Enter in a text field would submit the paper form (and reload the page): never.
+  document.getElementById("paper").addEventListener("submit", function (event) { event.preventDefault(); });
+
   questions.forEach(function (section) {
     section.addEventListener("change", function () { record(section); });
+    section.addEventListener("input", function (event) {
+      if (event.target.classList.contains("answer-text")) typed(section);
+    });
+    section.addEventListener("focusout", function (event) {
+      if (event.target.classList.contains("answer-text")) record(section);
+    });
+    section.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target.classList.contains("answer-text")) {
+        event.preventDefault();
+        record(section);
+      }
+    });
+    section.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button || button.disabled || stopped || timeOver) return;
+      if (button.classList.contains("move-up") || button.classList.contains("move-down")) {
+        moveEntry(section, button);
+      } else if (button.classList.contains("keep-order")) {
+        section.querySelector(".entries").dataset.ordered = "yes";
+        record(section);
+      }
+    });
     section.querySelector(".clear").addEventListener("click", function () {
-      section.querySelectorAll("fieldset input").forEach(function (input) { input.checked = false; });
+      clearAnswer(section);
       record(section);
     });
   });
 
+  // The single-key shortcuts stay out of the way while the student types or picks in a list.
+  function takesKeys(target) {
+    if (!target || !target.tagName) return false;
+    if (target.isContentEditable || target.tagName === "SELECT" || target.tagName === "TEXTAREA") return true;
+    return target.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset)$/.test(target.type);
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.altKey || event.metaKey || stopped) return;
+    if (takesKeys(event.target)) return;
     var section = questions[current];
     var digit = /^Digit([1-9])$/.exec(event.code) || /^Numpad([1-9])$/.exec(event.code);
     if (digit) {
-      var input = section.querySelectorAll("fieldset input")[Number(digit[1]) - 1];
+      var input = section.querySelectorAll(".option input")[Number(digit[1]) - 1];
       if (input && !input.disabled) {
         input.checked = input.type === "checkbox" ? !input.checked : true;
         input.focus();
@@ -406,6 +563,7 @@
   });
 
   document.getElementById("finish").addEventListener("click", function (event) {
+    flushTyping();
     if (pending.length > 0) {
       event.preventDefault();
       banner(MESSAGES.unsaved_finish, "error");
@@ -448,6 +606,7 @@
   window.addEventListener("online", function () { pump(); syncClock().catch(function () {}); });
   window.addEventListener("offline", function () { setOnline(false); });
   window.addEventListener("beforeunload", function (event) {
+    flushTyping();
     if (pending.length > 0 && !stopped) {
       event.preventDefault();
       event.returnValue = "";
@@ -458,12 +617,14 @@
   pending.forEach(function (entry) {
     var section = questions[entry.question - 1];
     if (!section) return;
-    section.querySelectorAll("fieldset input").forEach(function (input) {
-      input.checked = entry.answer.indexOf(Number(input.value)) !== -1;
-    });
+    applyAnswer(section, entry.answer);
     section.querySelector(".flag-toggle").checked = entry.flagged;
   });
-  questions.forEach(function (section) { showQuestionState(Number(section.dataset.q)); });
+  questions.forEach(function (section) {
+    var q = Number(section.dataset.q);
+    lastRecorded[q] = JSON.stringify(stateOf(section));
+    showQuestionState(q);
+  });
   show(0, false);
   tick();
   window.setInterval(tick, 250);

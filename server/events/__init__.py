@@ -1,0 +1,1 @@
+"""The room's events: stored with the change that made them, published after its commit."""

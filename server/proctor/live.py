@@ -1,0 +1,270 @@
+"""Live rooms in this process: one hub per watched sitting, fanning events out to its consoles.
+
+A hub holds the room's grid (``grid.RoomGrid``) and applies the room's events strictly in
+``seq`` order. A number it has not seen yet arriving early means a message was lost or overtaken
+(the broker gives no order between threads or processes), so the hub reads the missing events
+from the database: the log is the truth, the broker only makes it fast.
+
+Each event is rendered once per language of the connected consoles, not once per console, and
+put on every console's queue; a console that cannot keep up is dropped and reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.events.store import Envelope, events_after
+from server.i18n import set_locale
+from server.proctor.grid import PAYLOAD_EVENTS, RoomGrid, load_card, load_grid
+from server.web import environment
+
+log = logging.getLogger(__name__)
+
+FRAME_TEMPLATE = "proctor/console_frame.html"
+# Events shown in the console's log; a save only moves its seat's card.
+LOGGED = frozenset(
+    {
+        "room_opened",
+        "signed_in",
+        "seat_changed",
+        "admitted",
+        "refused",
+        "started",
+        "window_replaced",
+        "signal",
+        "closed",
+        "violation",
+        "violation_revoked",
+        "seat_moved",
+        "incident",
+        "presence",
+    }
+)
+CONSOLE_QUEUE = 2_000
+
+
+@dataclass(eq=False)
+class Console:
+    """One connected console: its language and the frames waiting to be sent."""
+
+    language: str
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(CONSOLE_QUEUE))
+    dropped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def put(self, frame: str) -> None:
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.dropped.set()
+
+
+def render_frame(language: str, **context: Any) -> str:
+    set_locale(language)
+    return environment().get_template(FRAME_TEMPLATE).render(**context)
+
+
+class RoomHub:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        exam_id: int,
+        room_id: int,
+        start: datetime,
+        context: dict[str, Any],
+    ) -> None:
+        self._factory = factory
+        self.exam_id = exam_id
+        self.room_id = room_id
+        self._start = start
+        self._context = context
+        self.grid: RoomGrid | None = None
+        self.ready = asyncio.Event()
+        self.consoles: set[Console] = set()
+        self._inbox: asyncio.Queue[Envelope | None] = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name=f"room-hub-{exam_id}-{room_id}")
+
+    # -- reading the database, in a worker thread --
+
+    def _read(self, work: Callable[[Session], Any]) -> Any:
+        with self._factory() as db:
+            return work(db)
+
+    async def _load(self) -> RoomGrid:
+        grid: RoomGrid = await asyncio.to_thread(
+            self._read,
+            lambda db: load_grid(db, exam_id=self.exam_id, room_id=self.room_id, start=self._start),
+        )
+        return grid
+
+    async def missing(self, after: int, upto: int | None = None) -> list[Envelope]:
+        events: list[Envelope] = await asyncio.to_thread(
+            self._read,
+            lambda db: events_after(db, exam_id=self.exam_id, room_id=self.room_id, after=after),
+        )
+        return [e for e in events if upto is None or e.seq <= upto]
+
+    # -- the hub's loop --
+
+    def offer(self, envelope: Envelope | None) -> None:
+        """An event for this room (``None``: the broker reconnected, check for gaps)."""
+        self._inbox.put_nowait(envelope)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.grid = await self._load()
+                break
+            except Exception:
+                log.exception("could not load room %s of exam %s", self.room_id, self.exam_id)
+                await asyncio.sleep(1)
+        self.ready.set()
+        while True:
+            envelope = await self._inbox.get()
+            try:
+                await self._take(envelope)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A failed read (the database restarting) must not stop the room: reload it.
+                log.exception("room hub %s/%s failed; reloading", self.exam_id, self.room_id)
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(Exception):
+                    await self._catch_up()
+
+    async def _take(self, envelope: Envelope | None) -> None:
+        assert self.grid is not None
+        if envelope is None:
+            await self._catch_up()
+            return
+        if envelope.seq <= self.grid.seq:
+            return  # already applied (read from the log before its message arrived)
+        if envelope.seq > self.grid.seq + 1:
+            await self._catch_up()
+            return
+        await self._apply(envelope)
+
+    async def _catch_up(self) -> None:
+        assert self.grid is not None
+        for envelope in await self.missing(self.grid.seq):
+            await self._apply(envelope)
+
+    async def _apply(self, envelope: Envelope) -> None:
+        assert self.grid is not None
+        reload = None
+        if envelope.attempt_id is not None and envelope.kind not in PAYLOAD_EVENTS:
+            attempt_id = envelope.attempt_id
+            reload = await asyncio.to_thread(
+                self._read, lambda db: load_card(db, attempt_id=attempt_id, start=self._start)
+            )
+        if envelope.seq != self.grid.seq + 1:
+            return  # a catch-up ran while the card was read
+        touched = self.grid.apply(envelope, reload)
+        if not self.consoles:
+            return
+        cards = [self.grid.card(seat_id) for seat_id in touched]
+        frames: dict[str, str] = {}
+        for console in list(self.consoles):
+            if console.language not in frames:
+                frames[console.language] = self.event_frame(
+                    console.language, [envelope], cards=cards
+                )
+            console.put(frames[console.language])
+
+    # -- frames --
+
+    def _now_ms(self) -> int:
+        return int(datetime.now(UTC).timestamp() * 1000)
+
+    def event_frame(
+        self, language: str, envelopes: list[Envelope], *, cards: list[Any] | None = None
+    ) -> str:
+        assert self.grid is not None
+        return render_frame(
+            language,
+            room_id=self.room_id,
+            cards=cards or [],
+            logged=[e for e in envelopes if e.kind in LOGGED],
+            first_seq=envelopes[0].seq,
+            seq=envelopes[-1].seq,
+            emitted_ms=envelopes[-1].at_ms,
+            grid=None,
+            hub_grid=self.grid,
+            now_ms=self._now_ms(),
+            **self._context,
+        )
+
+    def grid_frame(self, language: str) -> str:
+        assert self.grid is not None
+        return render_frame(
+            language,
+            room_id=self.room_id,
+            cards=[],
+            logged=[],
+            first_seq=0,
+            seq=self.grid.seq,
+            emitted_ms=self._now_ms(),
+            grid=self.grid,
+            hub_grid=self.grid,
+            now_ms=self._now_ms(),
+            **self._context,
+        )
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class Dispatcher:
+    """Every event this process hears goes to the hub of its room and to the student's page."""
+
+    def __init__(self, factory: sessionmaker[Session], context: dict[str, Any]) -> None:
+        self._factory = factory
+        self._context = context
+        self.hubs: dict[tuple[int, int], RoomHub] = {}
+        self.attempt_watchers: dict[int, set[asyncio.Queue[Envelope]]] = {}
+
+    def hub(self, *, exam_id: int, room_id: int, start: datetime) -> RoomHub:
+        key = (exam_id, room_id)
+        if key not in self.hubs:
+            self.hubs[key] = RoomHub(
+                self._factory, exam_id=exam_id, room_id=room_id, start=start, context=self._context
+            )
+        return self.hubs[key]
+
+    def deliver(self, envelope: Envelope) -> None:
+        hub = self.hubs.get((envelope.exam_id, envelope.room_id))
+        if hub is not None:
+            hub.offer(envelope)
+        if envelope.attempt_id is not None:
+            for queue in self.attempt_watchers.get(envelope.attempt_id, ()):
+                queue.put_nowait(envelope)
+
+    def resync(self) -> None:
+        for hub in self.hubs.values():
+            hub.offer(None)
+
+    def watch_attempt(self, attempt_id: int) -> asyncio.Queue[Envelope]:
+        queue: asyncio.Queue[Envelope] = asyncio.Queue()
+        self.attempt_watchers.setdefault(attempt_id, set()).add(queue)
+        return queue
+
+    def unwatch_attempt(self, attempt_id: int, queue: asyncio.Queue[Envelope]) -> None:
+        watchers = self.attempt_watchers.get(attempt_id)
+        if watchers is not None:
+            watchers.discard(queue)
+            if not watchers:
+                del self.attempt_watchers[attempt_id]
+
+    async def close(self) -> None:
+        for hub in self.hubs.values():
+            await hub.close()
