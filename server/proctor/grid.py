@@ -65,6 +65,11 @@ class AttemptCard:
         """Answering, but the student's page is not connected to the server."""
         return self.state == AttemptState.IN_PROGRESS and self.online is False
 
+    @property
+    def shown_state(self) -> str:
+        """The state the card shows: the stored one, or "disconnected" while answering."""
+        return "disconnected" if self.disconnected else self.state.value
+
 
 @dataclass(frozen=True)
 class SeatCard:
@@ -72,6 +77,10 @@ class SeatCard:
     label: str
     room_id: int
     attempt: AttemptCard | None
+
+    @property
+    def shown_state(self) -> str:
+        return self.attempt.shown_state if self.attempt else "empty"
 
 
 @dataclass
@@ -99,9 +108,7 @@ class RoomGrid:
 
     def counts(self) -> Counter[str]:
         """How many students are in each state, for the console's summary line."""
-        return Counter(
-            "disconnected" if a.disconnected else a.state.value for a in self.attempts.values()
-        )
+        return Counter(a.shown_state for a in self.attempts.values())
 
     def apply(self, envelope: Envelope, reload: AttemptCard | None) -> list[int]:
         """Move the grid forward by one event; the seats whose card changed.

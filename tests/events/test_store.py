@@ -1,0 +1,115 @@
+"""Room events: numbered per room without gaps, published only after their commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.db import create_db_engine, make_sessionmaker, utcnow
+from server.db.migrate import upgrade
+from server.events import store
+from server.events.store import Envelope, emit, events_after, install_publisher
+from tests.seat.factories import World, create_world
+
+
+@pytest.fixture(scope="module")
+def module_engine(fresh_database_url: Callable[[], str]) -> Iterator[Engine]:
+    engine = create_db_engine(fresh_database_url())
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(module_engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(module_engine)
+
+
+@pytest.fixture
+def published() -> Iterator[list[Envelope]]:
+    seen: list[Envelope] = []
+    before = store._publisher
+    install_publisher(seen.append)
+    yield seen
+    install_publisher(before)
+
+
+@pytest.fixture
+def world(factory: sessionmaker[Session]) -> World:
+    with factory() as db:
+        world = create_world(db)
+        db.commit()
+        return world
+
+
+def _emit(db: Session, world: World, kind: str) -> None:
+    emit(db, exam_id=world.exam.id, room_id=world.room.id, kind=kind, now=utcnow())
+
+
+def test_events_are_numbered_per_room_from_one(
+    factory: sessionmaker[Session], world: World, published: list[Envelope]
+) -> None:
+    with factory() as db:
+        for kind in ("room_opened", "signed_in", "admitted"):
+            _emit(db, world, kind)
+        db.commit()
+    with factory() as db:
+        other = create_world(db)
+        db.commit()
+        _emit(db, other, "room_opened")
+        db.commit()
+    assert [(e.room_id, e.seq) for e in published] == [
+        (world.room.id, 1),
+        (world.room.id, 2),
+        (world.room.id, 3),
+        (other.room.id, 1),
+    ]
+
+
+def test_nothing_is_published_before_the_commit_or_after_a_rollback(
+    factory: sessionmaker[Session], world: World, published: list[Envelope]
+) -> None:
+    with factory() as db:
+        _emit(db, world, "signed_in")
+        db.flush()
+        assert published == []
+        db.rollback()
+    assert published == []
+    with factory() as db:
+        _emit(db, world, "signed_in")
+        db.commit()
+    # The rolled-back event took no number: the room's log has no gap.
+    assert [e.seq for e in published] == [1]
+
+
+def test_a_reconnecting_reader_gets_everything_after_its_number(
+    factory: sessionmaker[Session], world: World, published: list[Envelope]
+) -> None:
+    with factory() as db:
+        for kind in ("room_opened", "signed_in", "admitted", "started"):
+            _emit(db, world, kind)
+        db.commit()
+    with factory() as db:
+        after = events_after(db, exam_id=world.exam.id, room_id=world.room.id, after=2)
+    assert [(e.seq, e.kind) for e in after] == [(3, "admitted"), (4, "started")]
+    assert after == published[2:]
+
+
+def test_an_envelope_survives_the_trip_through_json(
+    factory: sessionmaker[Session], world: World, published: list[Envelope]
+) -> None:
+    with factory() as db:
+        emit(
+            db,
+            exam_id=world.exam.id,
+            room_id=world.room.id,
+            kind="saved",
+            payload={"question": 3, "answered": 7},
+            now=utcnow(),
+        )
+        db.commit()
+    (envelope,) = published
+    assert Envelope.from_json(envelope.to_json()) == envelope
