@@ -22,7 +22,7 @@ def redis_server(directory: Path) -> Iterator[str]:
     port = free_port()
     directory.mkdir(parents=True, exist_ok=True)
     log = (directory / "redis.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [
             binary,
             "--port",
