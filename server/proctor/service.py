@@ -6,11 +6,9 @@ in ``router.py`` is one view of them.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.audit.service import record
@@ -20,15 +18,10 @@ from server.events.store import emit
 from server.i18n import N_
 from server.models import (
     Attempt,
-    AttemptSignal,
     AttemptState,
     Exam,
     ExamRoom,
     ExamStatus,
-    PaperQuestion,
-    Response,
-    Seat,
-    Student,
     User,
 )
 from server.rules.timing import EntryRefusal, decide_entry
@@ -71,22 +64,6 @@ STATE_NAMES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class SeatLine:
-    """One student in the room, as the proctor's list shows them."""
-
-    attempt_id: int
-    student_name: str
-    id_code: str
-    seat_label: str
-    state: AttemptState
-    signed_in_at: datetime
-    answered: int
-    question_count: int
-    signals: int
-    late: bool
-
-
 def sitting_or_404(db: Session, *, exam_id: int, room_id: int) -> Sitting:
     sitting = sitting_for(db, exam_id=exam_id, room_id=room_id)
     if sitting is None:
@@ -107,60 +84,6 @@ def sittings_around(db: Session, *, now: datetime) -> list[Sitting]:
         .order_by(Exam.scheduled_start, ExamRoom.room_id)
     ).all()
     return [Sitting(exam=exam, exam_room=exam_room) for exam, exam_room in rows]
-
-
-def _answered_counts(db: Session, attempt_ids: list[int]) -> Counter[int]:
-    """Questions whose latest save holds an answer (a cleared or blank answer does not count)."""
-    # Imported here: this function is the only part of the room's service that reads answers.
-    from server.seat.answers import is_answered
-
-    latest: dict[tuple[int, int], object] = {}
-    for attempt_id, question_id, answer in db.execute(
-        select(Response.attempt_id, Response.paper_question_id, Response.answer)
-        .where(Response.attempt_id.in_(attempt_ids))
-        .order_by(Response.seq)
-    ):
-        latest[(attempt_id, question_id)] = answer
-    return Counter(attempt_id for (attempt_id, _), answer in latest.items() if is_answered(answer))
-
-
-def room_lines(db: Session, sitting: Sitting) -> list[SeatLine]:
-    attempts = db.execute(
-        select(Attempt, Student, Seat)
-        .join(Student, Student.id == Attempt.student_id)
-        .outerjoin(Seat, Seat.id == Attempt.seat_id)
-        .where(Attempt.exam_id == sitting.exam.id, Attempt.room_id == sitting.exam_room.room_id)
-        .order_by(Seat.label, Student.full_name)
-    ).all()
-    ids = [attempt.id for attempt, _, _ in attempts]
-    answered = _answered_counts(db, ids)
-    sizes = dict(
-        db.execute(
-            select(PaperQuestion.attempt_id, func.count())
-            .where(PaperQuestion.attempt_id.in_(ids))
-            .group_by(PaperQuestion.attempt_id)
-        ).all()
-    )
-    signals = Counter(
-        db.execute(select(AttemptSignal.attempt_id).where(AttemptSignal.attempt_id.in_(ids)))
-        .scalars()
-        .all()
-    )
-    return [
-        SeatLine(
-            attempt_id=attempt.id,
-            student_name=student.full_name,
-            id_code=student.id_code,
-            seat_label=seat.label if seat else "—",
-            state=attempt.state,
-            signed_in_at=attempt.signed_in_at,
-            answered=answered.get(attempt.id, 0),
-            question_count=sizes.get(attempt.id, 0),
-            signals=signals[attempt.id],
-            late=attempt.signed_in_at > sitting.start,
-        )
-        for attempt, student, seat in attempts
-    ]
 
 
 def open_room(db: Session, *, sitting: Sitting, proctor: User, now: datetime) -> None:

@@ -68,8 +68,8 @@ _KINDS: dict[ItemType, QuestionKind] = {
     ItemType.MATCHING: QuestionKind.MATCHING,
     ItemType.ORDERING: QuestionKind.ORDERING,
 }
-# Accepted answers, in option order: (fraction, {language: text}).
-_Accepted = list[tuple[Decimal, dict[str, str]]]
+# Accepted answers, in option order: (position, fraction, {language: text}).
+_Accepted = list[tuple[int, Decimal, dict[str, str]]]
 
 
 def current_answers(db: Session, attempt_id: int) -> dict[int, Response]:
@@ -100,7 +100,7 @@ def _accepted(db: Session, version_ids: list[int]) -> dict[int, _Accepted]:
     rows = db.execute(
         select(
             ItemOption.item_version_id,
-            ItemOption.id,
+            ItemOption.position,
             ItemOption.fraction,
             ItemOptionText.language,
             ItemOptionText.text,
@@ -109,10 +109,11 @@ def _accepted(db: Session, version_ids: list[int]) -> dict[int, _Accepted]:
         .where(ItemOption.item_version_id.in_(version_ids))
         .order_by(ItemOption.item_version_id, ItemOption.position)
     ).all()
-    options: dict[int, dict[int, tuple[Decimal, dict[str, str]]]] = defaultdict(dict)
-    for version_id, option_id, fraction, language, text in rows:
-        options[version_id].setdefault(option_id, (Decimal(fraction), {}))[1][language.value] = text
-    return {version_id: list(by_id.values()) for version_id, by_id in options.items()}
+    options: dict[int, dict[int, tuple[int, Decimal, dict[str, str]]]] = defaultdict(dict)
+    for version_id, position, fraction, language, text in rows:
+        option = options[version_id].setdefault(position, (position, Decimal(fraction), {}))
+        option[2][language.value] = text
+    return {version_id: list(by_position.values()) for version_id, by_position in options.items()}
 
 
 def _typed(answer: Any) -> str:
@@ -144,17 +145,22 @@ def question_score(
     if kind is QuestionKind.SHORT_ANSWER:
         return short_answer_credit(
             given=_typed(answer),
-            accepted=[AcceptedText(pick_text(texts, language), f) for f, texts in accepted],
+            accepted=[AcceptedText(pick_text(texts, language), f) for _, f, texts in accepted],
             case_sensitive=bool(content.get("case_sensitive", False)),
         )
     if kind is QuestionKind.NUMERICAL:
-        # One tolerance per option, in option order (a missing one is 0, an exact value).
-        tolerances = [*(content.get("tolerances") or []), *[0.0] * len(accepted)]
+        # One tolerance per option, by position (a missing one is 0: the exact value only).
+        tolerances = content.get("tolerances") or []
+
+        def tolerance(position: int) -> Decimal:
+            found = tolerances[position - 1] if 0 < position <= len(tolerances) else 0
+            return Decimal(str(abs(float(found))))
+
         return numerical_credit(
             given=_typed(answer),
             accepted=[
-                AcceptedNumber(pick_text(texts, language), Decimal(str(abs(float(tol)))), f)
-                for (f, texts), tol in zip(accepted, tolerances, strict=False)
+                AcceptedNumber(pick_text(texts, language), tolerance(position), f)
+                for position, f, texts in accepted
             ],
         )
     if kind is QuestionKind.MATCHING:

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +38,14 @@ from server.models import (
     Student,
 )
 from server.rules.timing import save_accepted
-from server.seat.answers import RawAnswer, StoredAnswer, checked_answer, matching_stems, same_answer
+from server.seat.answers import (
+    RawAnswer,
+    StoredAnswer,
+    checked_answer,
+    is_answered,
+    matching_stems,
+    same_answer,
+)
 from server.seat.closing import CLOSED_STATES
 from server.seat.errors import (
     AttemptClosed,
@@ -84,13 +90,6 @@ class SaveReceipt:
     seq: int
     question: int
     received_at: datetime
-
-
-def holds_answer(answer: Any) -> bool:
-    """Whether a stored answer answers its question: a cleared answer is stored empty."""
-    if isinstance(answer, dict):
-        return any(value.strip() if isinstance(value, str) else value for value in answer.values())
-    return bool(answer)
 
 
 def attempt_for(db: Session, *, attempt_id: int, student: Student) -> Attempt:
@@ -218,14 +217,14 @@ def save_answer(
         if _same(stored, question, answer, save):
             return receipt
         raise ReplayedSequence() from None
-    was_answered = newest is not None and holds_answer(newest.answer)
+    was_answered = newest is not None and is_answered(newest.answer)
     answered = db.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id)
         .values(
             # In SQL, not in Python: two saves committing at once must leave the larger number.
             last_seq=case((Attempt.last_seq < save.seq, save.seq), else_=Attempt.last_seq),
-            answered=Attempt.answered + int(holds_answer(answer)) - int(was_answered),
+            answered=Attempt.answered + int(is_answered(answer)) - int(was_answered),
         )
         .returning(Attempt.answered)
         .execution_options(synchronize_session=False)

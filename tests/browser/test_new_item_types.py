@@ -51,7 +51,10 @@ def _position(page: Page, selector: str) -> int:
 
 
 def _go(page: Page, current: int, target: int) -> int:
-    """Page through with N / P, as the keys hint says; the focus is not in a text field."""
+    """Page through with N / P, as the keys hint says; the focus is not in a text field.
+
+    The question's heading has the focus afterwards, so Tab reaches its first control.
+    """
     for _ in range(abs(target - current)):
         page.keyboard.press("KeyN" if target > current else "KeyP")
     expect(page.get_by_role("heading", name=f"Question {target} of {QUESTIONS}")).to_be_visible()
@@ -79,7 +82,9 @@ def test_every_new_kind_answered_with_the_keyboard(
     number = _position(page, 'section[data-kind="text"]:has([inputmode="decimal"])')
     matching = _position(page, 'section[data-kind="matching"]')
     ordering = _position(page, 'section[data-kind="ordering"]')
-    current = 1
+    # N then P: back on question 1 with its heading focused, as after any move between questions.
+    page.keyboard.press("KeyN")
+    current = _go(page, 2, 1)
     for position in sorted([short, number, matching, ordering]):
         current = _go(page, current, position)
         section = page.locator(f"#q{position}")

@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.models import Attempt, AttemptState, Language, Role
+from server.proctor.grid import load_grid
 from server.proctor.service import (
     AdmitTooEarly,
     AlreadyAdmitted,
     LateEntryClosed,
     LateEntryNeedsPermission,
     admit,
-    room_lines,
 )
 from server.seat.sittings import Sitting
 from tests import factories
@@ -46,8 +46,11 @@ def _admit(
 def test_the_waiting_list_shows_name_id_code_and_seat(db: Session, settings: Settings) -> None:
     world = create_world(db)
     attempt = _waiting(db, settings, world)
-    (line,) = room_lines(db, Sitting(exam=world.exam, exam_room=world.exam_room))
-    assert (line.attempt_id, line.id_code, line.seat_label, line.state) == (
+    grid = load_grid(db, exam_id=world.exam.id, room_id=world.room.id, start=world.start)
+    card = grid.card(world.seats[1].id)
+    line = card.attempt
+    assert line is not None
+    assert (line.attempt_id, line.id_code, card.label, line.state) == (
         attempt.id,
         world.student.id_code,
         "PC-02",

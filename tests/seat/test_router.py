@@ -337,6 +337,7 @@ def test_an_attempt_with_every_kind_leaks_no_key(
     for kind in ("choice", "text", "matching", "ordering"):
         assert f'data-kind="{kind}"' in page.text
     assert 'inputmode="decimal"' in page.text
+    assert "Moved to place {n} of {total}." in page.text  # filled in by the page's script
     window = seen.add(client.post(f"/exam/attempts/{attempt.id}/window", headers=_headers(client)))
     client_token, seq = window.json()["client"], window.json()["last_seq"]
     for question in attempt.paper:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.models import ItemType, Response
-from server.proctor.service import _answered_counts
 from server.seat.answers import TEXT_LIMIT, is_answered
 from server.seat.closing import current_answers
 from server.seat.errors import (
@@ -347,6 +346,7 @@ def test_a_blank_answer_is_not_counted_as_answered(
         answer = {"order": mixed.options(position)}
     _save(db, settings, mixed, mixed.save(1, position, answer))
     assert is_answered(_stored(db, mixed, position)) is answered
-    assert _answered_counts(db, [mixed.attempt.id]).get(mixed.attempt.id, 0) == int(answered)
+    db.refresh(mixed.attempt)
+    assert mixed.attempt.answered == int(answered)  # the console's count
     page = {q.position: q for q in paper_view(db, mixed.attempt)}
     assert page[position].answered is answered

@@ -116,7 +116,7 @@
     }
     if (kind === "ordering") {
       var list = section.querySelector(".entries");
-      if (list.dataset.ordered !== "yes") return { order: [] };
+      if (list.dataset.ordered !== "1") return { order: [] };
       return {
         order: Array.prototype.map.call(list.querySelectorAll(".entry"), function (item) {
           return Number(item.dataset.entry);
@@ -168,7 +168,7 @@
       var list = section.querySelector(".entries");
       if (!list) return;
       placeEntries(list, answer.order.length ? answer.order : startOrder(list));
-      list.dataset.ordered = answer.order.length ? "yes" : "no";
+      list.dataset.ordered = answer.order.length ? "1" : "0";
     }
   }
 
@@ -484,7 +484,7 @@
     if (!neighbour) return;
     if (up) list.insertBefore(item, neighbour);
     else list.insertBefore(neighbour, item);
-    list.dataset.ordered = "yes";
+    list.dataset.ordered = "1";
     button.focus(); // moving the item took the focus away; keep it on the same button
     var items = Array.prototype.slice.call(list.children);
     section.querySelector(".moved").textContent = MESSAGES.moved
@@ -516,7 +516,7 @@
       if (button.classList.contains("move-up") || button.classList.contains("move-down")) {
         moveEntry(section, button);
       } else if (button.classList.contains("keep-order")) {
-        section.querySelector(".entries").dataset.ordered = "yes";
+        section.querySelector(".entries").dataset.ordered = "1";
         record(section);
       }
     });
