@@ -383,7 +383,8 @@ def bench(
     import json
 
     from server.bench.report import render_table
-    from server.bench.runner import BenchOptions, run_bench
+    from server.bench.runner import BenchFailed, BenchOptions, run_bench
+    from server.bench.servers import ServerError
 
     options = BenchOptions(
         examinees=examinees,
@@ -404,7 +405,11 @@ def bench(
         for problem in problems:
             typer.echo(problem, err=True)
         raise typer.Exit(2)
-    report = run_bench(options, progress=lambda line: typer.echo(line, err=True))
+    try:
+        report = run_bench(options, progress=lambda line: typer.echo(line, err=True))
+    except (BenchFailed, ServerError) as failure:
+        typer.echo(f"bench failed: {failure}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(json.dumps(report, indent=2) if json_output else render_table(report))
     if report["lost_answers"] or report["deadlines_moved"]:
         raise typer.Exit(1)

@@ -1,7 +1,6 @@
-"""The room as the proctor runs it: opening it, who waits at which seat, admitting by ID card.
+"""The room as the proctor runs it: the sittings around now, opening the room, admitting by ID card.
 
-These functions are the service the live console (a later page) calls as well; the plain page
-in ``router.py`` is one view of them.
+The live console (``console.py``) and its actions (``actions.py``) build on these.
 """
 
 from __future__ import annotations
