@@ -73,7 +73,6 @@ class Console:
     latencies_ms: list[float] = field(default_factory=list)
     frames: int = 0
     connections: int = 0
-    problems: list[str] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
@@ -99,6 +98,7 @@ class Console:
             error = self._task.exception()
             raise ConsoleUnavailable(str(error) if error else "closed at once")
         if not self.connected.is_set():
+            await self.stop()
             raise ConsoleUnavailable(f"no answer within {timeout}s")
 
     def start(self) -> None:
@@ -137,7 +137,6 @@ class Console:
                 status = refused.response.status_code
                 if not self.connected.is_set() or status in (403, 404):
                     raise ConsoleUnavailable(f"{self.path} answered HTTP {status}") from None
-                self.problems.append(f"HTTP {status}")
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else None
                 if code in (4401, 4403):

@@ -70,10 +70,6 @@ class Browser:
             connection.close()
         self._idle.clear()
 
-    def drop_connections(self) -> None:
-        """Forget idle connections (after the server was restarted, say)."""
-        self.close()
-
     async def csrf(self) -> str:
         if "emtihan_csrf" not in self.cookies:
             await self.request("GET", "/login")

@@ -115,6 +115,11 @@ def render_table(report: dict[str, Any]) -> str:
         f"deadlines moved: {'YES' if report['deadlines_moved'] else 'no'}",
         f"peak RSS of the server processes: {_cell(report['peak_rss_mb'])} MB",
     ]
+    if report.get("server_cpu"):
+        lines.append(
+            f"server CPU during the storm: {_cell(report['server_cpu']['seconds'])} s, "
+            f"{_cell(report['server_cpu']['percent_of_one_core'])}% of one core"
+        )
     if report.get("kill"):
         kill = report["kill"]
         lines.append(

@@ -35,9 +35,9 @@ from server.bench.baseline import create_table
 from server.bench.httpclient import Browser, TransportError
 from server.bench.seed import BenchSeed, reschedule, seed_bench
 from server.bench.servers import (
-    RssSampler,
     ServerError,
     ServerProcess,
+    ServerSampler,
     emtihan_command,
     free_port,
     fresh_database,
@@ -151,7 +151,7 @@ async def _wait_healthy(server: ServerProcess, timeout: float = 60) -> None:
                     return
             except TransportError:
                 pass
-            browser.drop_connections()
+            browser.close()
             await asyncio.sleep(0.05)
     finally:
         browser.close()
@@ -215,7 +215,7 @@ class Run:
                     select(RoomEvent.room_id, func.count())
                     .where(RoomEvent.exam_id == exam_id)
                     .group_by(RoomEvent.room_id)
-                ).tuples():
+                ):
                     counts[room] = stored
                 return counts
 
@@ -233,7 +233,7 @@ class Run:
                     )
                     .join(PaperQuestion, PaperQuestion.id == Response.paper_question_id)
                     .where(Response.attempt_id.in_(attempts[chunk : chunk + 500]))
-                ).tuples()
+                )
                 for attempt, seq, position, answer in rows:
                     stored[(attempt, seq)] = (position, tuple(sorted(answer)))
         return sum(
@@ -248,7 +248,7 @@ class Run:
                 attempt: int(deadline.timestamp() * 1000)
                 for attempt, deadline in db.execute(
                     select(Attempt.id, Attempt.deadline).where(Attempt.id.in_(list(seen)))
-                ).tuples()
+                )
             }
         return any(len(told) != 1 or stored.get(a) not in told for a, told in seen.items())
 
@@ -357,13 +357,17 @@ def _run(run: Run) -> dict[str, Any]:
         saturation_recorder = Recorder()
         saturation: dict[str, Any] | None = None
         saturation_note: str | None = None
-        with RssSampler(lambda: server.pid) as rss:
+        with ServerSampler(lambda: server.pid) as sampler:
+            sampler.sample()
+            server_cpu_began = sampler.cpu_seconds()
             try:
                 storm = _run_async(play(storm_setup))
             except RuntimeError as failure:
                 raise BenchFailed(
                     f"{failure}\n--- server log (end) ---\n{server.log_tail()}"
                 ) from None
+            sampler.sample()
+            server_cpu = sampler.cpu_seconds() - server_cpu_began
             progress(
                 f"storm over: {storm.examinees_finished} of {options.examinees} examinees finished"
             )
@@ -396,7 +400,11 @@ def _run(run: Run) -> dict[str, Any]:
     finally:
         server.kill()
     baseline = _baseline(run, options) if saturation is not None else None
-    report = _report(run, seed, storm, saturation, saturation_recorder, baseline, rss.peak_mb)
+    report = _report(run, seed, storm, saturation, saturation_recorder, baseline, sampler.peak_mb)
+    report["server_cpu"] = {
+        "seconds": round(server_cpu, 1),
+        "percent_of_one_core": round(100 * server_cpu / storm.wall_seconds, 1),
+    }
     if saturation_note is not None:
         report["baseline"] = {"error": saturation_note}
     return report
@@ -521,6 +529,8 @@ def _report(
             "p50_ms": reports.section(event_latencies)["p50_ms"],
             "p99_ms": reports.section(event_latencies)["p99_ms"],
             "consoles": len(storm.consoles),
+            "frames": sum(console.frames for console in storm.consoles),
+            "reconnections": sum(max(0, c.connections - 1) for c in storm.consoles),
             "stored": sum(stored.values()),
             "note": storm.console_note,
         },

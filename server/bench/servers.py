@@ -172,9 +172,13 @@ class ServerProcess:
         self.kill()
 
 
-def group_rss_kib(pgid: int) -> int:
-    """Resident memory of every process in the group, summed (KiB)."""
-    total = 0
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def group_usage(pgid: int) -> tuple[int, dict[int, float]]:
+    """Resident memory of every process in the group, summed (KiB), and each one's CPU seconds."""
+    rss_kib = 0
+    cpu: dict[int, float] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -184,34 +188,45 @@ def group_rss_kib(pgid: int) -> int:
                 fields = stat.read().rsplit(b")", 1)[1].split()
             if int(fields[2]) != pgid:
                 continue
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICKS
             with open(f"/proc/{entry.name}/status", "rb") as status:
                 for line in status:
                     if line.startswith(b"VmRSS:"):
-                        total += int(line.split()[1])
+                        rss_kib += int(line.split()[1])
                         break
         except (OSError, IndexError, ValueError):
             continue
-    return total
+    return rss_kib, cpu
 
 
-class RssSampler:
-    """Samples a server's process group every ``interval`` seconds in a thread; keeps the peak."""
+class ServerSampler:
+    """Samples a server's process group every ``interval`` seconds in a thread.
+
+    Keeps the peak of the group's summed resident memory, and the CPU time each process of the
+    group has used (a process killed meanwhile keeps its last reading).
+    """
 
     def __init__(self, pgid_of: Callable[[], int | None], interval: float = 0.2) -> None:
         self.pgid_of = pgid_of
         self.interval = interval
         self.peak_kib = 0
+        self.cpu_by_pid: dict[int, float] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="server-sampler", daemon=True)
+
+    def sample(self) -> None:
+        pgid = self.pgid_of()
+        if pgid is not None:
+            rss_kib, cpu = group_usage(pgid)
+            self.peak_kib = max(self.peak_kib, rss_kib)
+            self.cpu_by_pid.update(cpu)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            pgid = self.pgid_of()
-            if pgid is not None:
-                self.peak_kib = max(self.peak_kib, group_rss_kib(pgid))
+            self.sample()
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> ServerSampler:
         self._thread.start()
         return self
 
@@ -222,6 +237,10 @@ class RssSampler:
     @property
     def peak_mb(self) -> float:
         return round(self.peak_kib / 1024, 1)
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the server's processes so far (as of the last sample)."""
+        return sum(self.cpu_by_pid.values())
 
 
 @contextlib.contextmanager

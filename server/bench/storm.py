@@ -142,10 +142,6 @@ class Timeline:
     def steady_end(self) -> float:
         return self.start + self.duration
 
-    @property
-    def end(self) -> float:
-        return self.steady_end + self.finish_window
-
 
 class RoomProctor:
     """The proctor of one room: signs in, opens the room, admits whoever is on the list."""
@@ -261,7 +257,6 @@ class ExamineeRun:
         self.drained = asyncio.Event()
         self.sitting = False
         self.stopped = False
-        self.done = False
 
     @property
     def attempt_url(self) -> str:
@@ -510,7 +505,6 @@ class ExamineeRun:
             if not self.stopped:
                 await self.finish()
         finally:
-            self.done = True
             self.browser.close()
 
 
@@ -677,7 +671,14 @@ async def _connect_consoles(
         return [], f"console websocket unavailable: {refused}; proctor events not measured"
     for console in consoles[1:]:
         console.start()
-    await asyncio.gather(*(c.connected.wait() for c in consoles[1:]))
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(c.connected.wait() for c in consoles[1:])), timeout=60
+        )
+    except TimeoutError:
+        for console in consoles:
+            await console.stop()
+        raise RuntimeError("the consoles did not all connect within 60 s") from None
     return consoles, None
 
 
