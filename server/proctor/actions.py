@@ -27,6 +27,7 @@ from server.models import (
     Violation,
 )
 from server.models.enums import Role
+from server.proctor.service import sitting_event
 from server.rules.conduct import ViolationKind
 from server.seat.closing import CLOSED_STATES, SITTING_STATES, close, score
 from server.seat.sittings import Sitting
@@ -125,13 +126,12 @@ def refuse(
         details={"reason": attempt.refused_reason},
         at=now,
     )
-    emit(
+    sitting_event(
         db,
-        exam_id=sitting.exam.id,
-        room_id=sitting.exam_room.room_id,
-        kind="refused",
+        sitting,
+        "refused",
         attempt_id=attempt.id,
-        actor_id=proctor.id,
+        actor=proctor,
         payload={"reason": attempt.refused_reason},
         now=now,
     )
@@ -178,13 +178,12 @@ def record_violation(
         details={"violation": violation.id, "kind": kind.value, "note": cleaned},
         at=now,
     )
-    emit(
+    sitting_event(
         db,
-        exam_id=sitting.exam.id,
-        room_id=sitting.exam_room.room_id,
-        kind="violation",
+        sitting,
+        "violation",
         attempt_id=attempt.id,
-        actor_id=proctor.id,
+        actor=proctor,
         payload={"violation_id": violation.id, "kind": kind.value, "note": cleaned},
         now=now,
     )
@@ -222,13 +221,12 @@ def move_seat(
         details={"from": previous, "to": seat.id},
         at=now,
     )
-    emit(
+    sitting_event(
         db,
-        exam_id=sitting.exam.id,
-        room_id=sitting.exam_room.room_id,
-        kind="seat_moved",
+        sitting,
+        "seat_moved",
         attempt_id=attempt.id,
-        actor_id=proctor.id,
+        actor=proctor,
         payload={"from_seat_id": previous, "to_seat_id": seat.id},
         now=now,
     )
@@ -286,12 +284,11 @@ def add_incident(
         details={"incident": incident.id, "note": cleaned, "extra_minutes": extra_minutes},
         at=now,
     )
-    emit(
+    sitting_event(
         db,
-        exam_id=sitting.exam.id,
-        room_id=sitting.exam_room.room_id,
-        kind="incident",
-        actor_id=proctor.id,
+        sitting,
+        "incident",
+        actor=proctor,
         payload={"incident_id": incident.id, "note": cleaned, "extra_minutes": extra_minutes},
         now=now,
     )

@@ -85,6 +85,29 @@ def sittings_around(db: Session, *, now: datetime) -> list[Sitting]:
     return [Sitting(exam=exam, exam_room=exam_room) for exam, exam_room in rows]
 
 
+def sitting_event(
+    db: Session,
+    sitting: Sitting,
+    kind: str,
+    *,
+    now: datetime,
+    actor: User | None = None,
+    attempt_id: int | None = None,
+    payload: dict[str, object] | None = None,
+) -> None:
+    """One event of the sitting's room (docs/EVENTS.md), in the caller's transaction."""
+    emit(
+        db,
+        exam_id=sitting.exam.id,
+        room_id=sitting.exam_room.room_id,
+        kind=kind,
+        attempt_id=attempt_id,
+        actor_id=actor.id if actor else None,
+        payload=dict(payload or {}),
+        now=now,
+    )
+
+
 def open_room(db: Session, *, sitting: Sitting, proctor: User, now: datetime) -> None:
     """R 4.2: the proctor has checked the workstations and opens the room for sign-in."""
     if sitting.exam_room.activated_at is not None:
@@ -98,12 +121,11 @@ def open_room(db: Session, *, sitting: Sitting, proctor: User, now: datetime) ->
         subject=f"exam:{sitting.exam.id}:room:{sitting.exam_room.room_id}",
         at=now,
     )
-    emit(
+    sitting_event(
         db,
-        exam_id=sitting.exam.id,
-        room_id=sitting.exam_room.room_id,
-        kind="room_opened",
-        actor_id=proctor.id,
+        sitting,
+        "room_opened",
+        actor=proctor,
         now=now,
     )
 
@@ -147,13 +169,12 @@ def admit(
         details={"late_entry": late},
         at=now,
     )
-    emit(
+    sitting_event(
         db,
-        exam_id=sitting.exam.id,
-        room_id=sitting.exam_room.room_id,
-        kind="admitted",
+        sitting,
+        "admitted",
         attempt_id=attempt.id,
-        actor_id=proctor.id,
+        actor=proctor,
         payload={"late": late},
         now=now,
     )
