@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if getattr(app.state, "engine", None) is None:
             engine = create_db_engine(settings.resolved_database_url())
             app.state.engine = engine
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from server.proctor.protocol_router import router as protocol_router
     from server.proctor.router import router as proctor_router
     from server.registrar.router import router as registrar_router
+    from server.seat.api import router as seat_api_router
     from server.seat.enrol_router import router as enrol_router
     from server.seat.live import router as seat_live_router
     from server.seat.router import router as seat_router
@@ -142,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registrar_router)
     app.include_router(enrol_router)
     app.include_router(seat_router)
+    app.include_router(seat_api_router)
     app.include_router(seat_live_router)
     app.include_router(proctor_router)
     app.include_router(console_router)

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: str = ""
     redis_url: str = ""
+    # Threads per process for the routes' blocking work (queries, templates, argon2). Each of
+    # them competes for the one interpreter lock: past a few per core, more threads only make
+    # the one holding SQLite's write lock wait longer for its turn (docs/BENCHMARKS.md).
+    threads: int = Field(default=8, ge=2, le=200)
 
     # The university's clock: local dates (appeal day, schedules) are read in this zone.
     timezone: str = "Asia/Almaty"

@@ -36,6 +36,9 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code and change only with a restart; checking every template
+        # file's time on every render cost a system call per template at the exam's start.
+        auto_reload=False,
     )
     # The callables read the request's language from a context variable at render time.
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]

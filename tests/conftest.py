@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from server.app import create_app
 from server.config import Settings, get_settings
-from server.db import create_db_engine, get_db
+from server.db import create_db_engine
 from server.db.migrate import upgrade
-from server.db.session import run_after_commit
 from server.i18n import set_locale
+from server.seat.views import clear_item_cache
 
 # The real server in its own process (``live_server``) and Playwright's Chromium (``page``),
 # as plugins so tests in any folder (tests/browser, tests/seat) can use them.
@@ -86,6 +86,12 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _forget_cached_items() -> None:
+    # Each test's rows are rolled back and their ids come again in the next test.
+    clear_item_cache()
+
+
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
     """A session inside one transaction that is rolled back after the test.
@@ -141,18 +147,9 @@ def app(settings: Settings, engine: Engine, db: Session) -> FastAPI:
     application = create_app(settings)
     application.state.engine = engine
     application.state.sessionmaker = lambda: db
+    # Every request runs in the test's transaction (server.db.session.unit_of_work).
+    application.state.single_session = db
 
-    def test_db() -> Iterator[Session]:
-        # The production dependency's contract, on the test's transaction.
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-        run_after_commit(db)
-
-    application.dependency_overrides[get_db] = test_db
     return application
 
 

@@ -13,16 +13,19 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, WebSocket, WebSocketException
+from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from server.auth.cookies import (
     CSRF_COOKIE,
     CSRF_FIELD,
     CSRF_HEADER,
+    SessionClaim,
     password_fingerprint,
     read_session,
 )
 from server.db import DbSession, utcnow
+from server.db.session import short_session
 from server.errors import CsrfFailed, Forbidden, NotSignedIn
 from server.i18n import N_
 from server.models import Role, User
@@ -43,22 +46,24 @@ def _mark(dependency: Callable[..., Any], roles: frozenset[Role] | None) -> Call
     return dependency
 
 
-def _load_user(request: Request, db: DbSession) -> User | None:
+def _load_user(request: Request, db: Session) -> User | None:
+    """The signed-in user, read in a short session and handed to the request's (no query)."""
     cached = getattr(request.state, "user", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     claim = read_session(request, request.app.state.settings)
     if claim is None:
         return None
-    user = db.get(User, claim.user_id)
-    if user is None or not user.is_active:
-        return None
-    if not hmac.compare_digest(
-        password_fingerprint(user.password_hash), claim.password_fingerprint
-    ):
-        return None
-    request.state.user = user
-    return user
+    with short_session(request.app) as reader:
+        user = reader.get(User, claim.user_id)
+        if user is None or not user.is_active:
+            return None
+        if not hmac.compare_digest(
+            password_fingerprint(user.password_hash), claim.password_fingerprint
+        ):
+            return None
+        request.state.user = db.merge(user, load=False)
+        return request.state.user  # type: ignore[no-any-return]
 
 
 def optional_user(request: Request, db: DbSession) -> User | None:
@@ -116,6 +121,31 @@ async def verify_csrf(connection: HTTPConnection) -> None:
         raise CsrfFailed()
 
 
+async def student_claim(request: Request) -> SessionClaim:
+    """A student route that checks the account in its own single query: the signed claim.
+
+    For the exam page's JSON API (``server.seat.api``), which answers every few seconds per
+    student and does its whole work in one query and one thread job. The route must check the
+    account with ``account_valid`` on the row it reads, the role included.
+    """
+    claim = read_session(request, request.app.state.settings)
+    if claim is None:
+        raise NotSignedIn()
+    return claim
+
+
+_mark(student_claim, frozenset({Role.STUDENT}))
+
+
+def account_valid(claim: SessionClaim, *, user_id: int, password_hash: str, active: bool) -> bool:
+    """The claim still speaks for this account: the same user, active, the same password."""
+    return (
+        claim.user_id == user_id
+        and active
+        and hmac.compare_digest(password_fingerprint(password_hash), claim.password_fingerprint)
+    )
+
+
 Public = Depends(public)
 AnyUser = Annotated[User, Depends(require_role(*Role))]
 AnyUserExpiredOk = Annotated[User, Depends(require_role(*Role, allow_expired_password=True))]
@@ -125,6 +155,7 @@ AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 ProctorUser = Annotated[User, Depends(require_role(Role.PROCTOR, Role.ADMIN))]
 DepartmentHeadUser = Annotated[User, Depends(require_role(Role.DEPARTMENT_HEAD, Role.ADMIN))]
 StudentUser = Annotated[User, Depends(require_role(Role.STUDENT))]
+StudentClaim = Annotated[SessionClaim, Depends(student_claim)]
 MaybeUser = Annotated[User | None, Depends(optional_user)]
 
 

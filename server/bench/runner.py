@@ -229,13 +229,20 @@ class Run:
             for chunk in range(0, len(attempts), 500):
                 rows = db.execute(
                     select(
-                        Response.attempt_id, Response.seq, PaperQuestion.position, Response.answer
+                        Response.attempt_id,
+                        Response.seq,
+                        PaperQuestion.position,
+                        PaperQuestion.option_order,
+                        Response.answer,
                     )
                     .join(PaperQuestion, PaperQuestion.id == Response.paper_question_id)
                     .where(Response.attempt_id.in_(attempts[chunk : chunk + 500]))
                 )
-                for attempt, seq, position, answer in rows:
-                    stored[(attempt, seq)] = (position, tuple(sorted(answer)))
+                for attempt, seq, position, order, answer in rows:
+                    # The page numbers a choice question's options by their place on the paper;
+                    # the database keeps the option ids.
+                    shown = tuple(sorted(order.index(option) + 1 for option in answer))
+                    stored[(attempt, seq)] = (position, shown)
         return sum(
             stored.get((attempt, seq)) != (question, tuple(sorted(answer)))
             for attempt, seq, question, answer in acks
@@ -401,6 +408,7 @@ def _run(run: Run) -> dict[str, Any]:
         server.kill()
     baseline = _baseline(run, options) if saturation is not None else None
     report = _report(run, seed, storm, saturation, saturation_recorder, baseline, sampler.peak_mb)
+    report["server_exceptions"] = server.exceptions()
     report["server_cpu"] = {
         "seconds": round(server_cpu, 1),
         "percent_of_one_core": round(100 * server_cpu / storm.wall_seconds, 1),
@@ -546,7 +554,7 @@ def _report(
         "extra": {
             "sections": {
                 name: reports.section(recorder.samples[name])
-                for name in ("admit", "status", "signal")
+                for name in ("admit", "status", "signal", "paper")
             },
             "acknowledged_saves": len(acks),
             "examinees_finished": storm.examinees_finished,

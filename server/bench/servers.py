@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -28,6 +30,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from server.config import REPO_ROOT
+
+# The last line of a logged traceback: "sqlalchemy.exc.OperationalError: ...".
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout)\w*: ")
 
 
 class ServerError(RuntimeError):
@@ -94,6 +99,16 @@ class ServerProcess:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
+
+    def exceptions(self) -> dict[str, int]:
+        """The exceptions the server logged, by their last traceback line: why a request failed."""
+        if not self.log_path.exists():
+            return {}
+        found: Counter[str] = Counter()
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if _EXCEPTION_LINE.match(line):
+                found[line[:200]] += 1
+        return dict(found.most_common(10))
 
     def log_tail(self, chars: int = 4000) -> str:
         text_ = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

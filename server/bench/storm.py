@@ -5,10 +5,10 @@ Every examinee is a coroutine that does what the seat's pages do (``waiting.js``
 * **sign-in** at a uniformly random moment of the arrival window: the workstation's start page,
   the sign-in form, the waiting page. The room's proctor admits them as soon as they are on the
   list (one proctor per room, one admission at a time).
-* **waiting**: the status every 2 s, as the waiting page polls it (a tick whose previous poll
-  has not answered yet is skipped; a browser would queue it), reloading the page when the phase
-  changes. The exam starts at the end of the arrival window, so every examinee opens the paper
-  within one poll interval of it: the exam-start storm.
+* **waiting**: the status at a random moment of every 4-6 s, as the waiting page polls it,
+  reloading the page when the phase changes; once admitted, the page opens the paper at the
+  start plus a random moment of its first 2 s (``waiting.js``). The exam starts at the end of
+  the arrival window, so every examinee opens the paper within those 2 s: the exam-start storm.
 * **start**: the whole paper (``GET /exam``) and the window (``POST …/window``).
 * **steady**: an answer every 5 ± 1 s (question after question, a random option), sent one at a
   time in sequence order as the page does; the latency of a save is from the moment the answer
@@ -42,7 +42,8 @@ from server.bench.console import Console, ConsoleUnavailable
 from server.bench.httpclient import Browser, Reply, TransportError
 from server.bench.seed import Examinee, SittingSeed
 
-POLL_SECONDS = 2.0  # waiting.js
+POLL_SECONDS = (4.0, 6.0)  # waiting.js: POLL_MS + a random part of POLL_JITTER_MS
+START_SPREAD_SECONDS = 2.0  # waiting.js: START_SPREAD_MS
 CLOCK_SYNC_SECONDS = 15.0  # attempt.js
 ANSWER_EVERY = (4.0, 6.0)  # 5 ± 1 s
 SIGNALS_PER_EXAMINEE_MINUTE = 0.01
@@ -312,13 +313,18 @@ class ExamineeRun:
         return body
 
     async def wait_for_start(self, give_up: float) -> bool:
+        """The waiting page: a status poll at a random moment of every 4-6 s; once admitted,
+        the page reloads itself at the start plus a random moment of ``START_SPREAD_SECONDS``."""
         phase = "waiting"
-        tick = _now() + POLL_SECONDS
+        opens = float("inf")  # when the admitted page reloads into the paper
+        next_poll = _now() + self.rng.uniform(0, POLL_SECONDS[1])
         while _now() < give_up:
-            await self.recorder.at(tick)
-            while tick <= _now():
-                tick += POLL_SECONDS
+            if opens <= next_poll:
+                await self.recorder.at(opens)
+                return True
+            await self.recorder.at(next_poll)
             body = await self.status()
+            next_poll = _now() + self.rng.uniform(*POLL_SECONDS)
             if body is None:
                 continue
             if body["phase"] == "sitting":
@@ -331,6 +337,9 @@ class ExamineeRun:
                 await call(
                     self.recorder, "waiting page", lambda: self.browser.get("/exam"), _is(200)
                 )
+            if phase == "admitted" and opens == float("inf"):
+                start = _now() + body["start_ms"] / 1000 - time.time()
+                opens = start + self.rng.uniform(0, START_SPREAD_SECONDS)
         self.recorder.error("waiting: not started by the end of the steady phase")
         return False
 
@@ -345,6 +354,7 @@ class ExamineeRun:
         )
         if paper is None:
             return False
+        self.recorder.sample("paper", began)
         for question, option in _OPTION.findall(paper.text):
             self.options.setdefault(int(question), []).append(int(option))
         window = await call(

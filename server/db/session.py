@@ -2,17 +2,28 @@
 
 The dependency runs with ``scope="function"``, so the commit happens before the response is sent:
 whatever a page shows as saved has been committed.
+
+A request holds a database connection only inside one thread job. FastAPI runs each sync
+dependency and the handler as separate jobs on one shared limiter of 40 threads; a connection
+(worse, SQLite's write lock) held by a request *between* two jobs waits for a thread while the
+threads wait for that connection, and the server wedges (docs/BENCHMARKS.md). So:
+
+* dependencies read in a ``short_session`` of their own, closed before they return;
+* the request's session connects lazily, at the handler's first statement, and for an unsafe
+  method that first statement takes the write lock (``write_intent``);
+* the commit runs in FastAPI's teardown, which has its own thread outside the shared limiter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from server.db.engine import WRITE_INTENT
+from server.db.engine import write_intent
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -30,10 +41,18 @@ def run_after_commit(session: Session) -> None:
         callback()
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.sessionmaker()
-    if request.method not in SAFE_METHODS:
-        session.connection(execution_options={WRITE_INTENT: True})
+@contextmanager
+def unit_of_work(app: Any, *, write: bool) -> Iterator[Session]:
+    """A request's database work: commits at the end of the block, rolls back on an error.
+
+    ``write``: the first statement takes the write lock (``write_intent``). Routes that do all
+    their work in one thread job (the exam page's JSON API) use it directly; others get it
+    through ``get_db``.
+    """
+    single: Session | None = getattr(app.state, "single_session", None)
+    session: Session = single if single is not None else app.state.sessionmaker()
+    if write and single is None:
+        session.bind = write_intent(session.get_bind())
     try:
         yield session
         session.commit()
@@ -42,8 +61,28 @@ def get_db(request: Request) -> Iterator[Session]:
         session.info.pop("after_commit", None)
         raise
     finally:
-        session.close()
+        if single is None:
+            session.close()
     run_after_commit(session)
 
 
+def get_db(request: Request) -> Iterator[Session]:
+    with unit_of_work(request.app, write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+@contextmanager
+def short_session(app: Any) -> Iterator[Session]:
+    """A session of its own for a dependency's reads, closed before the dependency returns."""
+    opened: Session | None = getattr(app.state, "single_session", None)
+    if opened is not None:  # an app run in one session (the tests: one rolled-back transaction)
+        yield opened
+        return
+    session: Session = app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.models import ExamRoom, RoomEvent
@@ -80,6 +80,17 @@ class Envelope:
 Publish = Callable[[Envelope], None]
 
 
+# Built once: every save emits an event, and building a statement costs more than running it.
+_NEXT_SEQ = (
+    update(ExamRoom)
+    .where(ExamRoom.exam_id == bindparam("of_exam"), ExamRoom.room_id == bindparam("of_room"))
+    .values(event_seq=ExamRoom.event_seq + 1)
+    .returning(ExamRoom.event_seq)
+    .execution_options(synchronize_session=False)
+)
+_INSERT_EVENT = insert(RoomEvent).returning(RoomEvent.id)
+
+
 def emit(
     db: Session,
     *,
@@ -90,31 +101,48 @@ def emit(
     attempt_id: int | None = None,
     actor_id: int | None = None,
     payload: dict[str, Any] | None = None,
-) -> RoomEvent:
-    """Store one event of the room in the caller's transaction and publish it after commit."""
-    seq = db.execute(
-        update(ExamRoom)
-        .where(ExamRoom.exam_id == exam_id, ExamRoom.room_id == room_id)
-        .values(event_seq=ExamRoom.event_seq + 1)
-        .returning(ExamRoom.event_seq)
-        # "fetch": a loaded ExamRoom learns the new number, so no later flush can write back a
-        # stale one.
-        .execution_options(synchronize_session="fetch")
+) -> Envelope:
+    """Store one event of the room in the caller's transaction and publish it after commit.
+
+    Two Core statements, no ORM unit of work: every save emits one, so this is on the exam's
+    hottest path.
+    """
+    seq = db.execute(_NEXT_SEQ, {"of_exam": exam_id, "of_room": room_id}).scalar_one()
+    _forget_loaded_seq(db, exam_id=exam_id, room_id=room_id)
+    body = dict(payload or {})
+    event_id = db.execute(
+        _INSERT_EVENT,
+        {
+            "exam_id": exam_id,
+            "room_id": room_id,
+            "seq": seq,
+            "kind": kind,
+            "attempt_id": attempt_id,
+            "actor_id": actor_id,
+            "payload": body,
+            "created_at": now,
+        },
     ).scalar_one()
-    row = RoomEvent(
+    envelope = Envelope(
+        id=event_id,
         exam_id=exam_id,
         room_id=room_id,
         seq=seq,
         kind=kind,
         attempt_id=attempt_id,
-        actor_id=actor_id,
-        payload=payload or {},
-        created_at=now,
+        payload=body,
+        at_ms=int(now.timestamp() * 1000),
     )
-    db.add(row)
-    db.flush()
-    db.info.setdefault(_PENDING, []).append(Envelope.of(row))
-    return row
+    db.info.setdefault(_PENDING, []).append(envelope)
+    return envelope
+
+
+def _forget_loaded_seq(db: Session, *, exam_id: int, room_id: int) -> None:
+    # An ExamRoom already loaded in this session would still hold the old number, and a later
+    # flush of it could write that back: it reloads the number instead.
+    for loaded in db.identity_map.values():
+        if isinstance(loaded, ExamRoom) and (loaded.exam_id, loaded.room_id) == (exam_id, room_id):
+            db.expire(loaded, ["event_seq"])
 
 
 def events_after(

@@ -5,7 +5,8 @@ The page sends, and ``responses.answer`` stores, one JSON value per save:
 ================================================  ==================================  =========
 item type                                         answer                              empty
 ================================================  ==================================  =========
-single choice, true/false, multiple response      ``[41, 43]``: option ids            ``[]``
+single choice, true/false, multiple response      ``[1, 3]``: option numbers (page);  ``[]``
+                                                  ``[41, 43]``: option ids (stored)
 short answer, numerical                           ``{"text": "3,5"}``: as typed       blank
 matching                                          ``{"pairs": [[stem, choice], …]}``  no pair
 ordering                                          ``{"order": [entry, …]}``           ``[]``
@@ -22,6 +23,13 @@ stored item would be the key itself (the right order; the stem an answer belongs
 ever reaches the page: what the page shows depends on the texts and the draw only, and changing
 the key changes nothing the student sees. The paper's ``option_order`` holds these numbers in
 the shuffled order the page shows (matching choices) or starts from (ordering entries).
+
+A choice item's ``option_order`` holds its option ids (``item_options.id``) in the order drawn
+for the paper. Those ids follow the authoring order, and the key is often authored first, so
+they never reach the page either: the page numbers the options 1, 2, … by their place in
+``option_order`` (``choice_numbers``) and sends those numbers; ``checked_answer`` takes them back
+to the option ids, which is what ``responses.answer`` keeps, so scoring, results, appeals and the
+proctor's views read real option ids as before.
 
 The key-side helpers (``matching_right``, ``ordering_right``) are for scoring only; the views
 never call them.
@@ -42,7 +50,7 @@ from server.seat.errors import (
 )
 
 TEXT_LIMIT = 500
-CHOICE_LIMIT = 64  # option ids in one save, as the request model allows
+CHOICE_LIMIT = 64  # option numbers in one save, as the request model allows
 # When a text is missing in the paper's language, the first that exists, in this order.
 FALLBACK = (Language.KK, Language.RU, Language.EN)
 
@@ -59,7 +67,7 @@ SHAPES: Mapping[ItemType, str] = {
 
 # What ``responses.answer`` holds: option ids, or one of the objects above.
 StoredAnswer = list[int] | dict[str, Any]
-# What a save carries before it is checked: the page's JSON.
+# What a save carries before it is checked: the page's JSON (option numbers for a choice item).
 RawAnswer = Sequence[int] | Mapping[str, Any]
 
 
@@ -138,6 +146,20 @@ def id_count(item_type: ItemType, content: Mapping[str, Any], language: Language
     return 0
 
 
+# -- choice options: the page's numbers and the stored ids -------------------------------------
+
+
+def choice_numbers(option_order: Sequence[int], stored: object) -> tuple[int, ...]:
+    """The page's numbers (1-based places in ``option_order``) of a stored choice answer's ids.
+
+    An id that is not on the paper is left out: the page has no option to check for it.
+    """
+    if not isinstance(stored, list):
+        return ()
+    number = {option_id: place for place, option_id in enumerate(option_order, start=1)}
+    return tuple(number[option_id] for option_id in stored if option_id in number)
+
+
 # -- checking a save ---------------------------------------------------------------------------
 
 
@@ -163,18 +185,22 @@ def checked_answer(
     """The answer as it is stored, or the refusal that says what is wrong with it.
 
     ``option_order`` is the paper's order of option, choice or entry ids; ``stems`` the number
-    of stems of a matching item (0 for other types).
+    of stems of a matching item (0 for other types). A choice answer arrives as the page's
+    option numbers (1 to ``len(option_order)``, each once) and is stored as the option ids at
+    those places.
     """
     known = set(option_order)
     if item_type in CHOICE_TYPES:
         if isinstance(raw, Mapping):
             raise MalformedAnswer()
         chosen = _ids(list(raw), CHOICE_LIMIT)
-        if len(set(chosen)) != len(chosen) or not set(chosen) <= known:
+        if len(set(chosen)) != len(chosen) or not all(
+            1 <= number <= len(option_order) for number in chosen
+        ):
             raise UnknownOption()
         if item_type in ONE_ANSWER_TYPES and len(chosen) > 1:
             raise OneOptionOnly()
-        return chosen
+        return [option_order[number - 1] for number in chosen]
     shape = SHAPES.get(item_type)
     if shape is None:  # a type the draw never puts on a paper
         raise MalformedAnswer()

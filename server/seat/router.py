@@ -1,19 +1,18 @@
 """The seat's pages and the small JSON API the exam page talks to.
 
-Pages: ``/seat/{token}`` (the workstation's start page and sign-in) and ``/exam`` (whatever the
-student's attempt is at: waiting, admitted, the paper, the result). JSON, under
-``/exam/attempts/{id}``: status and clock, taking the window, saves, signals. Every refusal is an
-``ExamError`` with a translated message and, for the page's script, a ``code``.
+Pages: ``/seat/{token}`` (the workstation's start page and sign-in), ``/exam`` (whatever the
+student's attempt is at: waiting, admitted, the paper, the result) and finishing. The JSON the
+exam page talks to is ``server.seat.api``. Every refusal is an ``ExamError`` with a translated
+message and, for the page's script, a ``code``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from server.admission.service import reason_messages
@@ -29,7 +28,7 @@ from server.seat.checkin import check_in
 from server.seat.enrolment import SEAT_COOKIE, SeatClaim, enrolled_seat, write_seat_cookie
 from server.seat.errors import AttemptNotFound, UnknownSeat
 from server.seat.links import seat_from_token, seat_token
-from server.seat.saves import Save, attempt_for, save_answer
+from server.seat.saves import attempt_for
 from server.seat.seb import SebForAttempt, SebForExamPage, SebForSeatToken, enforce_for_room
 from server.seat.sittings import current_sitting, next_sitting
 from server.seat.views import paper_view
@@ -218,98 +217,6 @@ def _own_attempt(db: DbSession, user: StudentUser, attempt_id: int) -> Any:
     if student is None:
         raise AttemptNotFound()
     return attempt_for(db, attempt_id=attempt_id, student=student)
-
-
-@router.get("/exam/attempts/{attempt_id}/status", dependencies=[SebForAttempt])
-def attempt_status(db: DbSession, user: StudentUser, attempt_id: int) -> JSONResponse:
-    """Phase and clock: the page polls it while waiting and measures its clock offset with it."""
-    attempt = _own_attempt(db, user, attempt_id)
-    sitting = seat_attempts.sitting_of(db, attempt)
-    now = utcnow()
-    return JSONResponse(
-        {
-            "phase": seat_attempts.phase(attempt, start=sitting.start, now=now).value,
-            "server_ms": _ms(now),
-            "start_ms": _ms(sitting.start),
-            "deadline_ms": _ms(attempt.deadline),
-        },
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-@router.post("/exam/attempts/{attempt_id}/window", dependencies=[SebForAttempt])
-def take_window(db: DbSession, user: StudentUser, attempt_id: int) -> JSONResponse:
-    attempt = _own_attempt(db, user, attempt_id)
-    sitting = seat_attempts.sitting_of(db, attempt)
-    now = utcnow()
-    window = seat_attempts.open_window(db, attempt=attempt, start=sitting.start, now=now)
-    return JSONResponse(
-        {
-            "client": window.client,
-            "last_seq": window.last_seq,
-            "server_ms": _ms(now),
-            "deadline_ms": _ms(attempt.deadline),
-        },
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-class SaveRequest(BaseModel):
-    client: str = Field(min_length=1, max_length=64)
-    seq: int = Field(ge=1, le=1_000_000_000)
-    question: int = Field(ge=1, le=10_000)
-    # Option ids, or an object for the other types ({"text"}, {"pairs"}, {"order"}): the service
-    # checks it against the question's type (server.seat.answers).
-    answer: Annotated[list[int], Field(max_length=64)] | dict[str, Any]
-    flagged: bool = False
-    answered_at_ms: int = Field(ge=0, le=10**14)
-
-
-@router.post("/exam/attempts/{attempt_id}/saves", dependencies=[SebForAttempt])
-def save(
-    request: Request, db: DbSession, user: StudentUser, attempt_id: int, body: SaveRequest
-) -> JSONResponse:
-    attempt = _own_attempt(db, user, attempt_id)
-    sitting = seat_attempts.sitting_of(db, attempt)
-    receipt = save_answer(
-        db,
-        request.app.state.settings,
-        attempt=attempt,
-        start=sitting.start,
-        save=Save(
-            client=body.client,
-            seq=body.seq,
-            question=body.question,
-            answer=body.answer,
-            flagged=body.flagged,
-            answered_at=datetime.fromtimestamp(body.answered_at_ms / 1000, tz=UTC),
-        ),
-        now=utcnow(),
-    )
-    return JSONResponse(
-        {
-            "status": receipt.status.value,
-            "seq": receipt.seq,
-            "question": receipt.question,
-            "server_ms": _ms(receipt.received_at),
-        },
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-class SignalRequest(BaseModel):
-    client: str = Field(default="", max_length=64)
-    kind: str = Field(min_length=1, max_length=32)
-    detail: str = Field(default="", max_length=500)
-
-
-@router.post("/exam/attempts/{attempt_id}/signals", status_code=204, dependencies=[SebForAttempt])
-def signal(db: DbSession, user: StudentUser, attempt_id: int, body: SignalRequest) -> Response:
-    attempt = _own_attempt(db, user, attempt_id)
-    seat_attempts.report_signal(
-        db, attempt=attempt, client=body.client, kind=body.kind, detail=body.detail, now=utcnow()
-    )
-    return Response(status_code=204)
 
 
 @router.get("/exam/attempts/{attempt_id}/finish", dependencies=[SebForAttempt])

@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import case, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -107,27 +107,90 @@ def require_sitting(attempt: Attempt, *, start: datetime, now: datetime) -> None
         raise NotStarted()
 
 
+# The save path's statements, built once: building a statement costs more than running it here.
+_QUESTION = (
+    select(
+        PaperQuestion.id,
+        PaperQuestion.item_version_id,
+        PaperQuestion.option_order,
+        ItemVersion.type,
+    )
+    .join(ItemVersion, ItemVersion.id == PaperQuestion.item_version_id)
+    .where(
+        PaperQuestion.attempt_id == bindparam("attempt_id"),
+        PaperQuestion.position == bindparam("position"),
+    )
+)
+_LOCK_ATTEMPT = (
+    update(Attempt)
+    .where(Attempt.id == bindparam("of_attempt"))
+    .values(last_save_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_STORED_AND_NEWEST = select(
+    Response.seq, Response.paper_question_id, Response.answer, Response.flagged
+).where(
+    Response.attempt_id == bindparam("attempt_id"),
+    or_(
+        Response.seq == bindparam("seq"),
+        Response.seq
+        == (
+            select(func.max(Response.seq))
+            .where(Response.paper_question_id == bindparam("question_id"))
+            .scalar_subquery()
+        ),
+    ),
+)
+_INSERT_RESPONSE = insert(Response)
+_COUNT_SAVE = (
+    update(Attempt)
+    .where(Attempt.id == bindparam("of_attempt"))
+    .values(
+        # In SQL, not in Python: the row's own values, whatever this session has loaded.
+        last_seq=case(
+            (Attempt.last_seq < bindparam("save_seq"), bindparam("save_seq")),
+            else_=Attempt.last_seq,
+        ),
+        answered=Attempt.answered + bindparam("answered_delta"),
+    )
+    .returning(Attempt.answered)
+    .execution_options(synchronize_session=False)
+)
+
+
+@dataclass(frozen=True)
+class _Question:
+    id: int
+    item_version_id: int
+    option_order: list[int]
+    type: ItemType
+
+
+def _question(db: Session, attempt: Attempt, position: int) -> _Question:
+    row = db.execute(_QUESTION, {"attempt_id": attempt.id, "position": position}).first()
+    if row is None:
+        raise UnknownQuestion()
+    return _Question(*row)
+
+
 def _check_answer(
-    db: Session, attempt: Attempt, question: PaperQuestion, answer: RawAnswer
+    db: Session, attempt: Attempt, question: _Question, answer: RawAnswer
 ) -> StoredAnswer:
     """The answer as it will be stored; an answer of the wrong shape or ids is refused."""
-    item_type = db.execute(
-        select(ItemVersion.type).where(ItemVersion.id == question.item_version_id)
-    ).scalar_one()
     stems = 0
-    if item_type is ItemType.MATCHING:
+    if question.type is ItemType.MATCHING:
         content = db.execute(
             select(ItemVersion.content).where(ItemVersion.id == question.item_version_id)
         ).scalar_one()
         stems = len(matching_stems(content or {}, attempt.language))
-    return checked_answer(item_type, answer, option_order=question.option_order, stems=stems)
+    return checked_answer(question.type, answer, option_order=question.option_order, stems=stems)
 
 
-def _same(response: Response, question: PaperQuestion, answer: StoredAnswer, save: Save) -> bool:
+def _same(stored: Any, question: _Question, answer: StoredAnswer, save: Save) -> bool:
     return (
-        response.paper_question_id == question.id
-        and same_answer(response.answer, answer)
-        and response.flagged == save.flagged
+        stored.paper_question_id == question.id
+        and same_answer(stored.answer, answer)
+        and stored.flagged == save.flagged
     )
 
 
@@ -152,13 +215,7 @@ def save_answer(
     require_sitting(attempt, start=start, now=now)
     if attempt.client_token is None or save.client != attempt.client_token:
         raise WindowReplaced()
-    question = db.execute(
-        select(PaperQuestion).where(
-            PaperQuestion.attempt_id == attempt.id, PaperQuestion.position == save.question
-        )
-    ).scalar_one_or_none()
-    if question is None:
-        raise UnknownQuestion()
+    question = _question(db, attempt, save.question)
     answer = _check_answer(db, attempt, question, save.answer)
     answered_at = _answered_at(attempt, save, now=now)
     if not save_accepted(
@@ -169,65 +226,41 @@ def save_answer(
     ):
         raise TimeOver()
 
+    # Saves of one attempt queue here for its row lock, so what is read below (this number's
+    # save, the question's newest) and the answered count are read and written by one save at a
+    # time, on every database. On SQLite the write lock has done so already.
+    db.execute(_LOCK_ATTEMPT, {"of_attempt": attempt.id, "now": now})
+    stored, newest = _stored_and_newest(db, attempt_id=attempt.id, seq=save.seq, question=question)
     receipt = SaveReceipt(
         status=SaveStatus.ALREADY_SAVED, seq=save.seq, question=save.question, received_at=now
     )
-    stored = db.execute(
-        select(Response).where(Response.attempt_id == attempt.id, Response.seq == save.seq)
-    ).scalar_one_or_none()
     if stored is not None:
         if _same(stored, question, answer, save):
-            return receipt
+            return receipt  # a retry of a save already stored
         raise ReplayedSequence()
-    # Saves of one attempt queue here for its row lock, so the answered count below is read
-    # and written by one save at a time, on every database.
-    db.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id)
-        .values(last_save_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    newest = db.execute(
-        select(Response.seq, Response.answer)
-        .where(Response.paper_question_id == question.id)
-        .order_by(Response.seq.desc())
-        .limit(1)
-    ).first()
     if newest is not None and newest.seq > save.seq:
         raise StaleSequence()
 
-    try:
-        with db.begin_nested():
-            db.add(
-                Response(
-                    attempt_id=attempt.id,
-                    paper_question_id=question.id,
-                    seq=save.seq,
-                    answer=answer,
-                    flagged=save.flagged,
-                    answered_at=answered_at,
-                    received_at=now,
-                )
-            )
-    except IntegrityError:
-        # The same number arrived twice at once: the other request stored it first.
-        stored = db.execute(
-            select(Response).where(Response.attempt_id == attempt.id, Response.seq == save.seq)
-        ).scalar_one()
-        if _same(stored, question, answer, save):
-            return receipt
-        raise ReplayedSequence() from None
+    db.execute(
+        _INSERT_RESPONSE,
+        {
+            "attempt_id": attempt.id,
+            "paper_question_id": question.id,
+            "seq": save.seq,
+            "answer": answer,
+            "flagged": save.flagged,
+            "answered_at": answered_at,
+            "received_at": now,
+        },
+    )
     was_answered = newest is not None and is_answered(newest.answer)
     answered = db.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id)
-        .values(
-            # In SQL, not in Python: two saves committing at once must leave the larger number.
-            last_seq=case((Attempt.last_seq < save.seq, save.seq), else_=Attempt.last_seq),
-            answered=Attempt.answered + int(is_answered(answer)) - int(was_answered),
-        )
-        .returning(Attempt.answered)
-        .execution_options(synchronize_session=False)
+        _COUNT_SAVE,
+        {
+            "of_attempt": attempt.id,
+            "save_seq": save.seq,
+            "answered_delta": int(is_answered(answer)) - int(was_answered),
+        },
     ).scalar_one()
     if attempt.room_id is not None:
         emit(
@@ -242,3 +275,16 @@ def save_answer(
     return SaveReceipt(
         status=SaveStatus.SAVED, seq=save.seq, question=save.question, received_at=now
     )
+
+
+def _stored_and_newest(
+    db: Session, *, attempt_id: int, seq: int, question: _Question
+) -> tuple[Any | None, Any | None]:
+    """The save already stored under this number, and the question's newest save: one query."""
+    rows = db.execute(
+        _STORED_AND_NEWEST, {"attempt_id": attempt_id, "seq": seq, "question_id": question.id}
+    ).all()
+    stored = next((row for row in rows if row.seq == seq), None)
+    of_question = [row for row in rows if row.paper_question_id == question.id]
+    newest = max(of_question, key=lambda row: row.seq) if of_question else None
+    return stored, newest

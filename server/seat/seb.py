@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session
 
 from server.auth.dependencies import MaybeUser
 from server.config import Settings
-from server.db import DbSession, utcnow
-from server.models import Attempt, Exam, Role, Seat, Student
+from server.db import utcnow
+from server.db.session import short_session
+from server.models import Attempt, Exam, Role, Seat, Student, User
 from server.seat import attempts as seat_attempts
 from server.seat.errors import SebRequired
 from server.seat.links import seat_from_token
@@ -181,27 +182,37 @@ def enforce_for_room(request: Request, db: Session, room_id: int) -> None:
     enforce(request, keys_for_room(db, request.app.state.settings, room_id))
 
 
-def _seat_token_route(request: Request, db: DbSession, token: str) -> None:
+# The route checks read in a short session of their own (server.db.session explains why).
+
+
+def _seat_token_route(request: Request, token: str) -> None:
     seat_id = seat_from_token(request.app.state.settings, token)
     if seat_id is None:
         return  # a forged token is the handler's refusal
-    room_id = db.scalar(select(Seat.room_id).where(Seat.id == seat_id))
-    if room_id is not None:  # an unknown seat is the handler's refusal
-        enforce_for_room(request, db, room_id)
+    with short_session(request.app) as db:
+        room_id = db.scalar(select(Seat.room_id).where(Seat.id == seat_id))
+        if room_id is not None:  # an unknown seat is the handler's refusal
+            enforce_for_room(request, db, room_id)
 
 
-def _exam_page_route(request: Request, db: DbSession, user: MaybeUser) -> None:
+def _exam_page_route(request: Request, user: MaybeUser) -> None:
     if user is None or user.role != Role.STUDENT:
         return  # the handler refuses who is not a student
-    student = seat_attempts.student_of(db, user)
-    attempt = seat_attempts.latest_attempt(db, student) if student else None
-    if attempt is not None:
-        enforce(request, SebKeys.of_exam(db.get(Exam, attempt.exam_id)))
+    with short_session(request.app) as db:
+        student = seat_attempts.student_of(db, user)
+        attempt = seat_attempts.latest_attempt(db, student) if student else None
+        if attempt is not None:
+            enforce(request, SebKeys.of_exam(db.get(Exam, attempt.exam_id)))
 
 
-def _attempt_route(request: Request, db: DbSession, user: MaybeUser, attempt_id: int) -> None:
+def _attempt_route(request: Request, user: MaybeUser, attempt_id: int) -> None:
     if user is None or user.role != Role.STUDENT:
         return
+    with short_session(request.app) as db:
+        _enforce_for_attempt(request, db, user, attempt_id)
+
+
+def _enforce_for_attempt(request: Request, db: Session, user: User, attempt_id: int) -> None:
     # One small query on the save path: only the student's own attempt counts.
     row = db.execute(
         select(Exam.seb_config_keys, Exam.seb_browser_exam_keys)

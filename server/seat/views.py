@@ -5,14 +5,17 @@ Everything a student-facing page or JSON shows of a question is built here, from
 are the options of short-answer and numerical items (they are the accepted answers) nor their
 content (tolerances). A matching or ordering item's stored pairs and order are the key: of them
 the view takes only the texts, numbered by sorted text (``server.seat.answers``), never a
-position.
+position. A choice item's options are numbered by their place on this paper, never by their
+database id, which follows the authoring order (the key is often authored first).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup
@@ -35,6 +38,7 @@ from server.seat.answers import (
     CHOICE_TYPES,
     FALLBACK,
     TEXT_TYPES,
+    choice_numbers,
     is_answered,
     matching_choices,
     matching_stems,
@@ -45,6 +49,12 @@ from server.seat.closing import current_answers
 
 @dataclass(frozen=True)
 class OptionView:
+    """One option as shown; ``id`` is what the page sends back for it.
+
+    A choice option's number on this paper, a matching choice's or an ordering entry's id: none
+    of them an ``item_options.id``.
+    """
+
     id: int
     text: Markup
 
@@ -53,7 +63,8 @@ class OptionView:
 class QuestionView:
     """One question; ``kind`` says how the page shows it and reads its answer.
 
-    * ``choice``: ``options`` in the paper's order, ``answer`` the chosen option ids;
+    * ``choice``: ``options`` in the paper's order, numbered 1, 2, … in that order (never an
+      ``item_options.id``), ``answer`` the numbers of the chosen ones;
     * ``text`` (short answer, numerical): ``text`` as typed;
     * ``matching``: ``stems`` in the item's order, ``options`` the choices in the paper's order,
       ``matched`` the choice id given to each stem number;
@@ -88,8 +99,86 @@ def _pick(texts: dict[Language, str], language: Language) -> str:
     return ""
 
 
+@lru_cache(maxsize=16384)
 def _markup(html: str) -> Markup:
+    # Every paper of a sitting is drawn from the same few hundred texts, and at the start all of
+    # them are shown within seconds: each text is cleaned once, not once per paper.
     return Markup(clean(html))  # noqa: S704 - cleaned
+
+
+@dataclass(frozen=True)
+class _ItemTexts:
+    """What the page shows of one item version, in every language; never its key."""
+
+    type: ItemType
+    stems: dict[Language, str]
+    options: dict[int, dict[Language, str]]  # choice types only: the others' options are keys
+    content: Any  # matching and ordering only: their texts
+
+
+# Item versions never change once made (server.models.bank), and at an exam's start every
+# paper is drawn from the same few hundred: each is read once per process, not once per paper.
+_ITEM_CACHE_SIZE = 4096
+_item_cache: OrderedDict[int, _ItemTexts] = OrderedDict()
+_item_cache_lock = threading.Lock()
+
+
+def clear_item_cache() -> None:
+    """Forget every item read (the tests roll back databases whose ids come again)."""
+    with _item_cache_lock:
+        _item_cache.clear()
+
+
+def _item_texts(db: Session, version_ids: set[int]) -> dict[int, _ItemTexts]:
+    with _item_cache_lock:
+        found = {v: _item_cache[v] for v in version_ids if v in _item_cache}
+    missing = version_ids - found.keys()
+    if not missing:
+        return found
+    types = dict(
+        db.execute(
+            select(ItemVersion.id, ItemVersion.type).where(ItemVersion.id.in_(missing))
+        ).all()
+    )
+    stems: dict[int, dict[Language, str]] = defaultdict(dict)
+    for version_id, language, text in db.execute(
+        select(ItemText.item_version_id, ItemText.language, ItemText.text).where(
+            ItemText.item_version_id.in_(missing)
+        )
+    ):
+        stems[version_id][language] = text
+    choices = [v for v in missing if types[v] in CHOICE_TYPES]
+    options: dict[int, dict[int, dict[Language, str]]] = defaultdict(lambda: defaultdict(dict))
+    for version_id, option_id, language, text in db.execute(
+        select(
+            ItemOption.item_version_id, ItemOption.id, ItemOptionText.language, ItemOptionText.text
+        )
+        .join(ItemOption, ItemOption.id == ItemOptionText.option_id)
+        .where(ItemOption.item_version_id.in_(choices))
+    ):
+        options[version_id][option_id][language] = text
+    structured = [v for v in missing if types[v] in (ItemType.MATCHING, ItemType.ORDERING)]
+    contents: dict[int, Any] = dict(
+        db.execute(
+            select(ItemVersion.id, ItemVersion.content).where(ItemVersion.id.in_(structured))
+        ).all()
+    )
+    read = {
+        v: _ItemTexts(
+            type=types[v],
+            stems=dict(stems[v]),
+            options={option: dict(texts) for option, texts in options[v].items()},
+            content=contents.get(v),
+        )
+        for v in missing
+    }
+    with _item_cache_lock:
+        for version_id, texts in read.items():
+            _item_cache[version_id] = texts
+            _item_cache.move_to_end(version_id)
+        while len(_item_cache) > _ITEM_CACHE_SIZE:
+            _item_cache.popitem(last=False)
+    return found | read
 
 
 def paper_view(db: Session, attempt: Attempt) -> list[QuestionView]:
@@ -100,39 +189,7 @@ def paper_view(db: Session, attempt: Attempt) -> list[QuestionView]:
             .order_by(PaperQuestion.position)
         ).scalars()
     )
-    version_ids = [q.item_version_id for q in paper]
-    types = dict(
-        db.execute(
-            select(ItemVersion.id, ItemVersion.type).where(ItemVersion.id.in_(version_ids))
-        ).all()
-    )
-    stems: dict[int, dict[Language, str]] = defaultdict(dict)
-    for version_id, language, text in db.execute(
-        select(ItemText.item_version_id, ItemText.language, ItemText.text).where(
-            ItemText.item_version_id.in_(version_ids)
-        )
-    ):
-        stems[version_id][language] = text
-    # Only the options the paper shows: a short answer's options are its accepted answers.
-    shown = [
-        option_id
-        for q in paper
-        if types[q.item_version_id] in CHOICE_TYPES
-        for option_id in q.option_order
-    ]
-    option_texts: dict[int, dict[Language, str]] = defaultdict(dict)
-    for option_id, language, text in db.execute(
-        select(ItemOptionText.option_id, ItemOptionText.language, ItemOptionText.text)
-        .join(ItemOption, ItemOption.id == ItemOptionText.option_id)
-        .where(ItemOption.id.in_(shown))
-    ):
-        option_texts[option_id][language] = text
-    structured = [v for v in version_ids if types[v] in (ItemType.MATCHING, ItemType.ORDERING)]
-    contents: dict[int, Any] = dict(
-        db.execute(
-            select(ItemVersion.id, ItemVersion.content).where(ItemVersion.id.in_(structured))
-        ).all()
-    )
+    items = _item_texts(db, {q.item_version_id for q in paper})
     disciplines = dict(
         db.execute(
             select(Discipline.id, Discipline.name).where(
@@ -146,24 +203,25 @@ def paper_view(db: Session, attempt: Attempt) -> list[QuestionView]:
     for question in paper:
         response = answers.get(question.id)
         stored: Any = response.answer if response else None
-        item_type = types[question.item_version_id]
+        item = items[question.item_version_id]
+        item_type = item.type
         common: dict[str, Any] = {
             "position": question.position,
             "discipline": disciplines[question.discipline_id],
             "multiple": item_type == ItemType.MULTIPLE_RESPONSE,
-            "stem": _markup(_pick(stems[question.item_version_id], language)),
+            "stem": _markup(_pick(item.stems, language)),
             "flagged": response.flagged if response else False,
             "answered": is_answered(stored),
         }
-        content = contents.get(question.item_version_id) or {}
+        content = item.content or {}
         if item_type in CHOICE_TYPES:
             view = QuestionView(
                 kind="choice",
                 options=tuple(
-                    OptionView(id=option_id, text=_markup(_pick(option_texts[option_id], language)))
-                    for option_id in question.option_order
+                    OptionView(id=number, text=_markup(_pick(item.options[option_id], language)))
+                    for number, option_id in enumerate(question.option_order, start=1)
                 ),
-                answer=tuple(stored) if isinstance(stored, list) else (),
+                answer=choice_numbers(question.option_order, stored),
                 **common,
             )
         elif item_type in TEXT_TYPES:

@@ -50,7 +50,16 @@ class Sitting:
         )
 
     def options(self, question: int) -> list[int]:
+        """The paper's ``option_order``: a choice item's option ids (as stored), in shown order."""
         return list(self.attempt.paper[question - 1].option_order)
+
+    def numbers(self, question: int) -> list[int]:
+        """What the page sends for a choice item's options: 1, 2, … in the shown order."""
+        return list(range(1, len(self.options(question)) + 1))
+
+    def number_of(self, question: int, option_id: int) -> int:
+        """The page's number of a choice option."""
+        return self.options(question).index(option_id) + 1
 
     def position_of(self, db: Session, kind: ItemType) -> int:
         """Where the (first) item of this kind is on the paper."""

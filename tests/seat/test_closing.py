@@ -32,21 +32,23 @@ from tests.seat.factories import NEW_KINDS, create_world
 
 
 def _correct(db: Session, sitting: Sitting, question: int) -> int:
+    """The page's number of the question's right option."""
     ids = sitting.options(question)
-    return db.execute(
+    right = db.execute(
         select(ItemOption.id).where(ItemOption.id.in_(ids), ItemOption.fraction == 1)
     ).scalar_one()
+    return sitting.number_of(question, right)
 
 
 def _answer(
-    db: Session, settings: Settings, sitting: Sitting, seq: int, q: int, option: int
+    db: Session, settings: Settings, sitting: Sitting, seq: int, q: int, number: int
 ) -> None:
     save_answer(
         db,
         settings,
         attempt=sitting.attempt,
         start=sitting.start,
-        save=sitting.save(seq, q, (option,)),
+        save=sitting.save(seq, q, (number,)),
         now=sitting.start + timedelta(minutes=2),
     )
 
@@ -60,7 +62,7 @@ def test_finishing_early_scores_the_latest_answers(
 ) -> None:
     for q in range(1, 11):  # ten right answers
         _answer(db, settings, sitting, q, q, _correct(db, sitting, q))
-    wrong = next(o for o in sitting.options(11) if o != _correct(db, sitting, 11))
+    wrong = next(n for n in sitting.numbers(11) if n != _correct(db, sitting, 11))
     _answer(db, settings, sitting, 11, 11, _correct(db, sitting, 11))
     _answer(db, settings, sitting, 12, 11, wrong)  # changed their mind: the later one counts
     finish(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from server.models import Attempt, Response
+from server.models import Attempt, PaperQuestion, Response
 from tests.support.live_server import LiveServer, LiveServerFactory
 from tests.support.seat_client import Answering, SeatClient
 
@@ -97,11 +97,20 @@ def test_kill_9_loses_no_acknowledged_answer(
                 select(Response).where(Response.attempt_id == answering.attempt_id)
             ).scalars()
         }
+        # The page sends an option's number on the paper; the option's id is stored.
+        orders = dict(
+            db.execute(
+                select(PaperQuestion.position, PaperQuestion.option_order).where(
+                    PaperQuestion.attempt_id == answering.attempt_id
+                )
+            ).all()
+        )
         assert db.get_one(Attempt, answering.attempt_id).deadline == deadline
     missing = sorted(set(acknowledged) - set(stored))
     assert missing == [], f"acknowledged but lost: {missing}"
     for seq, body in acknowledged.items():
-        assert stored[seq].answer == body["answer"]
+        order = orders[body["question"]]
+        assert stored[seq].answer == [order[number - 1] for number in body["answer"]]
 
     # The same student carries on after the restart: the window is taken again, numbering
     # continues after everything the server has, and the next save is acknowledged.

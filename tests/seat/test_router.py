@@ -20,12 +20,17 @@ from server.models import (
     Attempt,
     AttemptState,
     ItemOption,
+    ItemOptionText,
     ItemType,
     ItemVersion,
+    Language,
     PaperQuestion,
+    Response,
     Role,
 )
+from server.seat.answers import CHOICE_TYPES
 from server.seat.links import seat_token
+from server.seat.views import clear_item_cache
 from tests import factories
 from tests.seat.factories import NEW_KINDS, World, create_world
 
@@ -114,7 +119,7 @@ def test_a_whole_attempt_over_http_leaks_no_key(
                     "client": client_token,
                     "seq": seq,
                     "question": question.position,
-                    "answer": [question.option_order[0]],
+                    "answer": [1],  # the first option shown
                     "flagged": question.position == 3,
                     "answered_at_ms": int(utcnow().timestamp() * 1000),
                 },
@@ -170,6 +175,15 @@ def test_the_paper_page_is_the_same_whatever_the_keys(
     assert [_masked(t) for t in after] == [_masked(t) for t in before]
 
 
+def _section(page: str, position: int) -> str:
+    return page.split(f'id="q{position}"')[1].split("</section>")[0]
+
+
+def _option_text(db: Session, option_id: int) -> str:
+    option = db.get_one(ItemOption, option_id)
+    return next(t.text for t in option.texts if t.language == Language.EN)
+
+
 def test_options_appear_in_the_stored_shuffled_order(
     client: TestClient, db: Session, settings: Settings, late_world: World
 ) -> None:
@@ -177,9 +191,36 @@ def test_options_appear_in_the_stored_shuffled_order(
     attempt = _admit(db, late_world)
     page = client.get("/exam").text
     for question in attempt.paper:
-        shown = re.findall(rf'name="q{question.position}" value="(\d+)"', page)
-        assert [int(v) for v in shown] == question.option_order
+        section = _section(page, question.position)
+        shown = re.findall(rf'name="q{question.position}" value="(\d+)"', section)
+        # Numbered by place on the paper; the texts in the paper's (shuffled) order.
+        assert [int(v) for v in shown] == list(range(1, len(question.option_order) + 1))
+        texts = re.findall(r'<span class="text">([^<]*)</span>', section)
+        assert texts == [_option_text(db, option_id) for option_id in question.option_order]
     assert any(q.option_order != sorted(q.option_order) for q in attempt.paper)
+
+
+def test_no_option_id_reaches_the_page(
+    client: TestClient, db: Session, settings: Settings, late_world: World
+) -> None:
+    _sign_in_at_seat(client, settings, late_world, Seen())
+    attempt = _admit(db, late_world)
+    page = client.get("/exam").text
+    # The world's keys are authored first: the lowest id of an item is its key.
+    keys = dict(db.execute(select(ItemOption.id, ItemOption.fraction)).all())
+    telling = 0
+    for question in attempt.paper:
+        lowest = min(question.option_order)
+        assert keys[lowest] == 1
+        options = _section(page, question.position).split("<fieldset>")[1].split("</fieldset>")[0]
+        values = re.findall(r'value="(\d+)"', options)
+        assert values == [str(n) for n in range(1, len(question.option_order) + 1)]
+        # Where an id could not pass for a number on the paper, no attribute of an option holds it.
+        if lowest > len(question.option_order):
+            telling += 1
+            assert str(lowest) not in values
+            assert f'"{lowest}"' not in options
+    assert telling >= 20
 
 
 def test_refusals_reach_the_student_in_their_language(
@@ -324,7 +365,7 @@ def _answer_for(db: Session, question: PaperQuestion) -> Any:
         return {"pairs": [[1, question.option_order[0]], [2, question.option_order[1]]]}
     if kind == ItemType.ORDERING:
         return {"order": list(reversed(question.option_order))}
-    return [question.option_order[0]]
+    return [1]  # the first option shown
 
 
 def test_an_attempt_with_every_kind_leaks_no_key(
@@ -411,6 +452,93 @@ def test_the_paper_with_every_kind_is_the_same_whatever_the_keys(
     assert [_masked(t) for t in after] == [_masked(t) for t in before]
     # The ids too: the masked values are the same ones.
     assert re.findall(r'value="(\d+)"', after[0]) == re.findall(r'value="(\d+)"', before[0])
+
+
+def _author_choice_options_again(db: Session, attempt: Attempt) -> None:
+    """Every choice item's options deleted and authored again, last first.
+
+    Other ids, now in the reverse of the old authoring order (the key, authored first, gets the
+    highest); the same texts and keys; each option in the same place on the paper, and the saved
+    answers moved to the new ids, as a migration would.
+    """
+    new_id: dict[int, int] = {}
+    for question in attempt.paper:
+        version = db.get_one(ItemVersion, question.item_version_id)
+        if version.type not in CHOICE_TYPES:
+            continue
+        old = [
+            (o.id, o.position, o.fraction, [(t.language, t.text) for t in o.texts])
+            for o in version.options
+        ]
+        version.options.clear()
+        db.flush()
+        for old_id, position, fraction, texts in reversed(old):
+            option = ItemOption(
+                item_version_id=version.id,
+                position=len(old) + 1 - position,
+                fraction=fraction,
+                texts=[ItemOptionText(language=lang, text=text) for lang, text in texts],
+            )
+            db.add(option)
+            db.flush()  # one at a time: the ids follow the new authoring order
+            new_id[old_id] = option.id
+        question.option_order = [new_id[o] for o in question.option_order]
+    for response in db.execute(select(Response).where(Response.attempt_id == attempt.id)).scalars():
+        if isinstance(response.answer, list):
+            response.answer = [new_id[o] for o in response.answer]
+    db.flush()
+    db.expire_all()
+
+
+def _clock_masked(text: str) -> str:
+    """The page without what changes by itself between two loads: the server's clock."""
+    return re.sub(r'data-server-ms="[^"]*"', 'data-server-ms=""', text)
+
+
+def test_the_paper_is_the_same_whatever_the_authoring_order_of_the_options(
+    client: TestClient, db: Session, settings: Settings, late_mixed: World
+) -> None:
+    _sign_in_at_seat(client, settings, late_mixed, Seen())
+    attempt = _admit(db, late_mixed)
+    window = client.post(f"/exam/attempts/{attempt.id}/window", headers=_headers(client)).json()
+    kinds = {q.position: db.get_one(ItemVersion, q.item_version_id).type for q in attempt.paper}
+    choice = [q for q in attempt.paper if kinds[q.position] in CHOICE_TYPES]
+    others = [q for q in attempt.paper if kinds[q.position] not in CHOICE_TYPES]
+    # Six choice questions, each with another option, and every other kind.
+    for seq, question in enumerate(choice[:6] + others, start=1):
+        answer = (
+            [seq % len(question.option_order) + 1]
+            if kinds[question.position] in CHOICE_TYPES
+            else _answer_for(db, question)
+        )
+        saved = client.post(
+            f"/exam/attempts/{attempt.id}/saves",
+            headers=_headers(client),
+            json={
+                "client": window["client"],
+                "seq": seq,
+                "question": question.position,
+                "answer": answer,
+                "answered_at_ms": int(utcnow().timestamp() * 1000),
+            },
+        )
+        assert saved.status_code == 200, saved.text
+    choice_ids = {o for q in choice for o in q.option_order}
+    before = [client.get("/exam").text, client.get(f"/exam/attempts/{attempt.id}/finish").text]
+    assert before[0].count(" checked>") == 6
+
+    _author_choice_options_again(db, attempt)
+    # The product never rewrites an item version in place; this test does, so the server's
+    # read of the versions must go.
+    clear_item_cache()
+    db.refresh(attempt)
+    now_ids = {
+        o for q in attempt.paper if kinds[q.position] in CHOICE_TYPES for o in q.option_order
+    }
+    assert now_ids.isdisjoint(choice_ids)  # every option has another id
+
+    after = [client.get("/exam").text, client.get(f"/exam/attempts/{attempt.id}/finish").text]
+    assert [_clock_masked(t) for t in after] == [_clock_masked(t) for t in before]
 
 
 def test_matching_choices_and_ordering_entries_appear_in_the_stored_order(

@@ -52,11 +52,11 @@ def _count(db: Session, sitting: Sitting) -> int:
 def test_a_save_is_stored_and_acknowledged(
     db: Session, settings: Settings, sitting: Sitting
 ) -> None:
-    option = sitting.options(1)[2]
-    receipt = _save(db, settings, sitting, sitting.save(1, 1, (option,), flagged=True))
+    # The page sends the option's number on the paper; the option's id is stored.
+    receipt = _save(db, settings, sitting, sitting.save(1, 1, (3,), flagged=True))
     assert receipt.status == SaveStatus.SAVED
     answer = current_answers(db, sitting.attempt.id)[sitting.attempt.paper[0].id]
-    assert answer.answer == [option]
+    assert answer.answer == [sitting.options(1)[2]]
     assert answer.flagged
     db.refresh(sitting.attempt)
     assert sitting.attempt.last_seq == 1
@@ -65,7 +65,7 @@ def test_a_save_is_stored_and_acknowledged(
 def test_a_retry_is_acknowledged_without_a_second_row(
     db: Session, settings: Settings, sitting: Sitting
 ) -> None:
-    save = sitting.save(1, 1, (sitting.options(1)[0],))
+    save = sitting.save(1, 1, (1,))
     _save(db, settings, sitting, save)
     assert _save(db, settings, sitting, save).status == SaveStatus.ALREADY_SAVED
     assert _count(db, sitting) == 1
@@ -74,14 +74,14 @@ def test_a_retry_is_acknowledged_without_a_second_row(
 def test_the_highest_sequence_wins_whatever_the_arrival_order(
     db: Session, settings: Settings, sitting: Sitting
 ) -> None:
-    first, second = sitting.options(2)[:2]
+    first, second = sitting.numbers(2)[:2]
     _save(db, settings, sitting, sitting.save(5, 2, (second,)))
     with pytest.raises(StaleSequence):
         _save(db, settings, sitting, sitting.save(4, 2, (first,)))
     # A lower number for another question is fine: saves of different questions may cross.
-    _save(db, settings, sitting, sitting.save(3, 1, (sitting.options(1)[0],)))
+    _save(db, settings, sitting, sitting.save(3, 1, (1,)))
     answers = current_answers(db, sitting.attempt.id)
-    assert answers[sitting.attempt.paper[1].id].answer == [second]
+    assert answers[sitting.attempt.paper[1].id].answer == [sitting.options(2)[1]]
     assert _count(db, sitting) == 2
 
 
@@ -95,7 +95,7 @@ def _refused(db: Session, settings: Settings, sitting: Sitting, save, error, **k
 def test_a_replayed_number_with_another_answer_is_refused(
     db: Session, settings: Settings, sitting: Sitting
 ) -> None:
-    a, b = sitting.options(1)[:2]
+    a, b = sitting.numbers(1)[:2]
     _save(db, settings, sitting, sitting.save(1, 1, (a,)))
     _refused(db, settings, sitting, sitting.save(1, 1, (b,)), ReplayedSequence)
 
@@ -106,20 +106,19 @@ def test_a_question_not_on_the_paper_is_refused(
     _refused(db, settings, sitting, sitting.save(1, 26, ()), UnknownQuestion)
 
 
-def test_an_option_of_another_question_is_refused(
+def test_a_number_the_question_does_not_show_is_refused(
     db: Session, settings: Settings, sitting: Sitting
 ) -> None:
-    _refused(db, settings, sitting, sitting.save(1, 1, (sitting.options(2)[0],)), UnknownOption)
-    _refused(db, settings, sitting, sitting.save(1, 1, (999_999,)), UnknownOption)
-    a = sitting.options(1)[0]
-    _refused(db, settings, sitting, sitting.save(1, 1, (a, a)), UnknownOption)
+    shown = len(sitting.numbers(1))
+    for answer in [(shown + 1,), (0,), (-1,), (999_999,), (1, 1)]:
+        _refused(db, settings, sitting, sitting.save(1, 1, answer), UnknownOption)
 
 
 def test_two_options_for_a_single_choice_question_are_refused(
     db: Session, settings: Settings, sitting: Sitting
 ) -> None:
     _refused(
-        db, settings, sitting, sitting.save(1, 1, tuple(sitting.options(1)[:2])), OneOptionOnly
+        db, settings, sitting, sitting.save(1, 1, tuple(sitting.numbers(1)[:2])), OneOptionOnly
     )
 
 
@@ -147,18 +146,18 @@ def test_the_deadline_and_the_transport_grace(
 ) -> None:
     deadline = sitting.attempt.deadline
     grace = timedelta(seconds=settings.transport_grace_seconds)
-    option = sitting.options(1)[0]
+    option = sitting.numbers(1)[0]
     # Made exactly at the deadline, delivered at the end of the grace: counts.
     made = sitting.save(1, 1, (option,), answered_at=deadline)
     assert _save(db, settings, sitting, made, now=deadline + grace).status == SaveStatus.SAVED
     # Made before the deadline but delivered after the grace: refused.
-    late = sitting.save(2, 2, (sitting.options(2)[0],), answered_at=deadline)
+    late = sitting.save(2, 2, (sitting.numbers(2)[0],), answered_at=deadline)
     _refused(
         db, settings, sitting, late, TimeOver, now=deadline + grace + timedelta(microseconds=1)
     )
     # Made after the deadline: refused even if it arrives at once.
     after = sitting.save(
-        3, 3, (sitting.options(3)[0],), answered_at=deadline + timedelta(milliseconds=1)
+        3, 3, (sitting.numbers(3)[0],), answered_at=deadline + timedelta(milliseconds=1)
     )
     _refused(db, settings, sitting, after, TimeOver, now=deadline + timedelta(milliseconds=2))
 

@@ -298,7 +298,7 @@ def test_the_exam_pages_and_the_json_api_refuse_without_seb(
         "client": window.json()["client"],
         "seq": window.json()["last_seq"] + 1,
         "question": 1,
-        "answer": [attempt.paper[0].option_order[0]],
+        "answer": [1],  # the first option shown
         "answered_at_ms": int(utcnow().timestamp() * 1000),
     }
     refused_save = client.post(save_url, headers=api, json=save)

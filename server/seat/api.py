@@ -1,0 +1,178 @@
+"""The exam page's JSON API: status and clock, taking the window, saves, signals.
+
+These are the requests of the exam itself: every student's page sends one every few seconds,
+and at the start all of them at once. So each request is one thread job and one read before
+its writes: the session claim is checked by a dependency that runs no query
+(``student_claim``), and a single query reads the attempt together with the account it belongs
+to, the exam's start and Safe Exam Browser keys and whether the room still holds the exam. The
+write lock, where one is needed, is taken by that first statement and released by the commit
+in the same job (``server.db.session`` explains why that matters).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.orm import Session
+
+from server.auth.cookies import SessionClaim
+from server.auth.dependencies import StudentClaim, account_valid
+from server.db import utcnow
+from server.db.session import unit_of_work
+from server.errors import Forbidden, NotSignedIn
+from server.models import Attempt, Exam, ExamRoom, Role, Student, User
+from server.seat import attempts as seat_attempts
+from server.seat.errors import AttemptClosed, AttemptNotFound
+from server.seat.saves import Save, save_answer
+from server.seat.seb import SebKeys, enforce
+
+router = APIRouter()
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+# Built once: building a statement costs more than running it on this path.
+_OWN_ATTEMPT = (
+    select(
+        Attempt,
+        User.id,
+        User.password_hash,
+        User.is_active,
+        User.role,
+        Exam.scheduled_start,
+        Exam.seb_config_keys,
+        Exam.seb_browser_exam_keys,
+        ExamRoom.id,
+    )
+    .join(Student, Student.id == Attempt.student_id)
+    .join(User, User.id == Student.user_id)
+    .join(Exam, Exam.id == Attempt.exam_id)
+    .outerjoin(
+        ExamRoom,
+        and_(ExamRoom.exam_id == Attempt.exam_id, ExamRoom.room_id == Attempt.room_id),
+    )
+    .where(Attempt.id == bindparam("attempt_id"))
+)
+
+
+def own_attempt(
+    db: Session, request: Request, claim: SessionClaim, attempt_id: int
+) -> tuple[Attempt, datetime]:
+    """The signed-in student's attempt and its exam's start, in one query, or a refusal.
+
+    Someone else's attempt is reported as not found, not as forbidden.
+    """
+    row = db.execute(_OWN_ATTEMPT, {"attempt_id": attempt_id}).first()
+    if row is None or row[1] != claim.user_id:
+        raise AttemptNotFound()
+    attempt, user_id, password_hash, active, role, start, config_keys, browser_keys, held = row
+    if not account_valid(claim, user_id=user_id, password_hash=password_hash, active=active):
+        raise NotSignedIn()
+    if role != Role.STUDENT:
+        raise Forbidden()
+    enforce(request, SebKeys.of(config_keys, browser_keys))
+    if held is None:  # the room was taken off the exam after sign-in
+        raise AttemptClosed()
+    return attempt, start
+
+
+@router.get("/exam/attempts/{attempt_id}/status")
+def attempt_status(request: Request, claim: StudentClaim, attempt_id: int) -> JSONResponse:
+    """Phase and clock: the page polls it while waiting and measures its clock offset with it."""
+    with unit_of_work(request.app, write=False) as db:
+        attempt, start = own_attempt(db, request, claim, attempt_id)
+        now = utcnow()
+        body = {
+            "phase": seat_attempts.phase(attempt, start=start, now=now).value,
+            "server_ms": _ms(now),
+            "start_ms": _ms(start),
+            "deadline_ms": _ms(attempt.deadline),
+        }
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.post("/exam/attempts/{attempt_id}/window")
+def take_window(request: Request, claim: StudentClaim, attempt_id: int) -> JSONResponse:
+    with unit_of_work(request.app, write=True) as db:
+        attempt, start = own_attempt(db, request, claim, attempt_id)
+        now = utcnow()
+        window = seat_attempts.open_window(db, attempt=attempt, start=start, now=now)
+        body = {
+            "client": window.client,
+            "last_seq": window.last_seq,
+            "server_ms": _ms(now),
+            "deadline_ms": _ms(attempt.deadline),
+        }
+    return JSONResponse(body, headers=NO_STORE)
+
+
+class SaveRequest(BaseModel):
+    client: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=1, le=1_000_000_000)
+    question: int = Field(ge=1, le=10_000)
+    # Option numbers, or an object for the other types ({"text"}, {"pairs"}, {"order"}): the
+    # service checks it against the question's type (server.seat.answers).
+    answer: Annotated[list[int], Field(max_length=64)] | dict[str, Any]
+    flagged: bool = False
+    answered_at_ms: int = Field(ge=0, le=10**14)
+
+
+@router.post("/exam/attempts/{attempt_id}/saves")
+def save(request: Request, claim: StudentClaim, attempt_id: int, body: SaveRequest) -> JSONResponse:
+    with unit_of_work(request.app, write=True) as db:
+        attempt, start = own_attempt(db, request, claim, attempt_id)
+        receipt = save_answer(
+            db,
+            request.app.state.settings,
+            attempt=attempt,
+            start=start,
+            save=Save(
+                client=body.client,
+                seq=body.seq,
+                question=body.question,
+                answer=body.answer,
+                flagged=body.flagged,
+                answered_at=datetime.fromtimestamp(body.answered_at_ms / 1000, tz=UTC),
+            ),
+            now=utcnow(),
+        )
+    # Sent only now: the block above has committed.
+    return JSONResponse(
+        {
+            "status": receipt.status.value,
+            "seq": receipt.seq,
+            "question": receipt.question,
+            "server_ms": _ms(receipt.received_at),
+        },
+        headers=NO_STORE,
+    )
+
+
+class SignalRequest(BaseModel):
+    client: str = Field(default="", max_length=64)
+    kind: str = Field(min_length=1, max_length=32)
+    detail: str = Field(default="", max_length=500)
+
+
+@router.post("/exam/attempts/{attempt_id}/signals", status_code=204)
+def signal(request: Request, claim: StudentClaim, attempt_id: int, body: SignalRequest) -> Response:
+    with unit_of_work(request.app, write=True) as db:
+        attempt, _start = own_attempt(db, request, claim, attempt_id)
+        seat_attempts.report_signal(
+            db,
+            attempt=attempt,
+            client=body.client,
+            kind=body.kind,
+            detail=body.detail,
+            now=utcnow(),
+        )
+    return Response(status_code=204)
