@@ -134,8 +134,10 @@ def candidates_for(
 ) -> list[Candidate]:
     """Approved, deliverable current versions of these types (with a text in ``language``)."""
     return [
-        Candidate(item_version_id=version.id, topic_id=item.topic_id, difficulty=version.difficulty)
-        for item, version in repository.approved_versions(db, discipline_id, types, language)
+        Candidate(item_version_id=version_id, topic_id=topic_id, difficulty=difficulty)
+        for version_id, topic_id, difficulty in repository.approved_versions(
+            db, discipline_id, types, language
+        )
     ]
 
 

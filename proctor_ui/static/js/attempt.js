@@ -13,7 +13,7 @@
  * and acknowledges a repeated one without applying it twice.
  *
  * Answers by question kind (the section's data-kind; shapes in server/seat/answers.py):
- * choice: [option ids]; text (short answer, numerical): {text} as typed, saved 600 ms after the
+ * choice: [option numbers, 1..n in the paper's order]; text (short answer, numerical): {text} as typed, saved 600 ms after the
  * last keystroke and when the field loses focus; matching: {pairs: [[stem, choice], ...]};
  * ordering: {order: [entry ids]}, empty until the student moves an entry or keeps the order shown.
  * The single-key shortcuts are off while the focus is in a text field or a select.
