@@ -1,0 +1,319 @@
+"""The request's unit of work: commit at the end, rollback on error, callbacks after commit.
+
+These build their own SQLite file (the write turn is SQLite's), so they run in the PostgreSQL
+pass of the suite too. As in tests/db/test_engine.py, BUSY_TIMEOUT_S is 1 s and SQLite's own
+busy timeout is 0, so a writer that is not queued on the turn fails at once instead of waiting.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.db import create_db_engine, make_sessionmaker
+from server.db import engine as engine_module
+from server.db.engine import WRITE_INTENT, write_intent
+from server.db.session import after_commit, short_session, unit_of_work
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> Path:
+    return tmp_path / "x.db"
+
+
+@pytest.fixture
+def sqlite_engine(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_S", 1)
+    sqlite = create_db_engine(f"sqlite:///{db_file}")
+
+    @event.listens_for(sqlite, "connect")
+    def _fail_instead_of_busy_waiting(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+    try:
+        with sqlite.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE marks (n INTEGER NOT NULL)")
+        yield sqlite
+    finally:
+        sqlite.dispose()
+
+
+class _Opened:
+    """The app's sessionmaker, keeping every session it opens with a spy on ``close``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.maker = make_sessionmaker(engine)
+        self.sessions: list[Session] = []
+        self.closes: list[mock.Mock] = []
+
+    def __call__(self) -> Session:
+        session = self.maker()
+        close = mock.Mock(wraps=session.close)
+        session.close = close  # type: ignore[method-assign]
+        self.sessions.append(session)
+        self.closes.append(close)
+        return session
+
+
+@pytest.fixture
+def opened(sqlite_engine: Engine) -> _Opened:
+    return _Opened(sqlite_engine)
+
+
+@pytest.fixture
+def app(opened: _Opened) -> SimpleNamespace:
+    return SimpleNamespace(state=SimpleNamespace(sessionmaker=opened))
+
+
+def _marks(engine: Engine) -> list[int]:
+    """What another connection sees: committed rows only."""
+    with engine.connect() as connection:
+        return list(connection.exec_driver_sql("SELECT n FROM marks ORDER BY n").scalars())
+
+
+def _insert(session: Session, n: int) -> None:
+    session.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+
+
+class _Worker(threading.Thread):
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__(daemon=True)
+        self.work = work
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.work()
+        except BaseException as exc:
+            self.error = exc
+
+    def finish(self) -> None:
+        self.join(timeout=10)
+        assert not self.is_alive(), "the worker is still waiting"
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_the_work_is_committed_at_the_end_of_the_block(
+    app: SimpleNamespace, sqlite_engine: Engine, opened: _Opened, write: bool
+) -> None:
+    with unit_of_work(app, write=write) as session:
+        _insert(session, 1)
+        assert _marks(sqlite_engine) == []  # not before the end of the block
+    assert _marks(sqlite_engine) == [1]
+    opened.closes[0].assert_called_once_with()
+    assert sqlite_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_an_error_rolls_the_work_back_and_propagates(
+    app: SimpleNamespace, sqlite_engine: Engine, opened: _Opened
+) -> None:
+    def write_then_fail() -> None:
+        with unit_of_work(app, write=True) as session:
+            _insert(session, 1)
+            session.flush()
+            raise ValueError("refused")
+
+    with pytest.raises(ValueError, match="refused"):
+        write_then_fail()
+    assert _marks(sqlite_engine) == []
+    opened.closes[0].assert_called_once_with()
+    assert sqlite_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    # The turn went back with the rollback: the next writer proceeds.
+    with unit_of_work(app, write=True) as session:
+        _insert(session, 2)
+    assert _marks(sqlite_engine) == [2]
+
+
+def test_callbacks_run_only_after_the_commit(app: SimpleNamespace, sqlite_engine: Engine) -> None:
+    seen: list[list[int]] = []
+    with unit_of_work(app, write=True) as session:
+        _insert(session, 1)
+        after_commit(session, lambda: seen.append(_marks(sqlite_engine)))
+        after_commit(session, lambda: seen.append([-1]))
+        session.flush()
+        assert seen == []
+    # Each ran once, in order, when the row was visible to others.
+    assert seen == [[1], [-1]]
+
+
+def test_callbacks_never_run_after_a_rollback(app: SimpleNamespace) -> None:
+    ran: list[str] = []
+
+    def write_then_fail() -> None:
+        with unit_of_work(app, write=True) as session:
+            _insert(session, 1)
+            after_commit(session, lambda: ran.append("callback"))
+            raise ValueError("refused")
+
+    with pytest.raises(ValueError, match="refused"):
+        write_then_fail()
+    assert ran == []
+
+
+def test_a_failed_commit_runs_no_callback(app: SimpleNamespace, sqlite_engine: Engine) -> None:
+    with sqlite_engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE papers (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql(
+            "CREATE TABLE notes (paper INTEGER REFERENCES papers DEFERRABLE INITIALLY DEFERRED)"
+        )
+    ran: list[str] = []
+
+    def write_what_the_commit_refuses() -> None:
+        with unit_of_work(app, write=True) as session:
+            after_commit(session, lambda: ran.append("callback"))
+            # A deferred constraint: the statement succeeds, the COMMIT fails.
+            session.execute(text("INSERT INTO notes (paper) VALUES (42)"))
+
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        write_what_the_commit_refuses()
+    assert ran == []
+    # Rolled back, and the turn is free for the next writer.
+    with unit_of_work(app, write=True) as session:
+        _insert(session, 1)
+    assert _marks(sqlite_engine) == [1]
+
+
+def test_a_single_session_is_used_and_left_open_and_a_rolled_back_callback_is_dropped(
+    opened: _Opened, sqlite_engine: Engine
+) -> None:
+    single = opened()
+    app = SimpleNamespace(state=SimpleNamespace(sessionmaker=opened, single_session=single))
+    ran: list[str] = []
+    try:
+
+        def fail() -> None:
+            with unit_of_work(app, write=True) as session:
+                assert session is single
+                after_commit(session, lambda: ran.append("rolled back"))
+                raise ValueError("refused")
+
+        with pytest.raises(ValueError, match="refused"):
+            fail()
+        with unit_of_work(app, write=True) as session:
+            assert session is single
+            assert not session.get_bind().get_execution_options().get(WRITE_INTENT)
+            _insert(session, 1)
+            after_commit(session, lambda: ran.append("committed"))
+        assert ran == ["committed"]
+        assert _marks(sqlite_engine) == [1]
+        assert len(opened.sessions) == 1  # no session of its own
+        opened.closes[0].assert_not_called()
+    finally:
+        single.close()
+
+
+def test_a_writing_unit_takes_the_write_turn_at_its_first_statement(
+    app: SimpleNamespace, sqlite_engine: Engine, db_file: Path
+) -> None:
+    order: list[str] = []
+    began = threading.Event()
+
+    def other_writer() -> None:
+        with write_intent(sqlite_engine).begin() as connection:
+            order.append("other writer began")
+            began.set()
+            connection.exec_driver_sql("INSERT INTO marks (n) VALUES (2)")
+
+    worker = _Worker(other_writer)
+    try:
+        with unit_of_work(app, write=True) as session:
+            assert session.get_bind().get_execution_options().get(WRITE_INTENT) is True
+            session.execute(text("SELECT count(*) FROM marks"))  # a read, yet ready to write
+            # SQLite's write lock is taken (BEGIN IMMEDIATE) ...
+            _assert_sqlite_write_lock_is_taken(db_file, taken=True)
+            # ... and so is the process's turn: another writer waits for it.
+            worker.start()
+            assert not began.wait(0.1)
+            assert worker.error is None
+            _insert(session, 1)
+            order.append("unit commits")
+        assert began.wait(5)
+    finally:
+        worker.finish()
+    assert order == ["unit commits", "other writer began"]
+    assert _marks(sqlite_engine) == [1, 2]
+
+
+def test_a_reading_unit_takes_neither_the_turn_nor_the_write_lock(
+    app: SimpleNamespace, sqlite_engine: Engine, db_file: Path
+) -> None:
+    def other_writer() -> None:
+        with write_intent(sqlite_engine).begin() as connection:
+            connection.exec_driver_sql("INSERT INTO marks (n) VALUES (2)")
+
+    with unit_of_work(app, write=False) as session:
+        assert not session.get_bind().get_execution_options().get(WRITE_INTENT)
+        session.execute(text("SELECT count(*) FROM marks"))
+        _assert_sqlite_write_lock_is_taken(db_file, taken=False)
+        worker = _Worker(other_writer)
+        worker.start()
+        worker.finish()  # done while the reading unit is still open
+    assert _marks(sqlite_engine) == [2]
+
+
+def _assert_sqlite_write_lock_is_taken(db_file: Path, *, taken: bool) -> None:
+    """Another process's writer (outside this engine's turn) tries to take SQLite's write lock."""
+    other = sqlite3.connect(db_file, isolation_level=None, timeout=0)
+    try:
+        if taken:
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("BEGIN IMMEDIATE")
+        else:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_a_short_session_is_closed_at_the_end_of_the_block(
+    app: SimpleNamespace, sqlite_engine: Engine, opened: _Opened
+) -> None:
+    with short_session(app) as session:
+        session.execute(text("SELECT count(*) FROM marks"))
+        assert sqlite_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+        opened.closes[0].assert_not_called()
+    opened.closes[0].assert_called_once_with()
+    assert not session.in_transaction()
+    assert sqlite_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_short_session_is_closed_after_an_error_too(
+    app: SimpleNamespace, sqlite_engine: Engine, opened: _Opened
+) -> None:
+    def read_then_fail() -> None:
+        with short_session(app) as session:
+            session.execute(text("SELECT count(*) FROM marks"))
+            raise LookupError
+
+    with pytest.raises(LookupError):
+        read_then_fail()
+    opened.closes[0].assert_called_once_with()
+    assert sqlite_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_short_session_in_a_single_session_app_is_that_session_left_open(
+    opened: _Opened,
+) -> None:
+    single = opened()
+    app = SimpleNamespace(state=SimpleNamespace(sessionmaker=opened, single_session=single))
+    try:
+        with short_session(app) as session:
+            assert session is single
+            session.execute(text("SELECT count(*) FROM marks"))
+        assert single.in_transaction()
+        opened.closes[0].assert_not_called()
+        assert len(opened.sessions) == 1
+    finally:
+        single.close()
