@@ -47,8 +47,13 @@ def _mark(dependency: Callable[..., Any], roles: frozenset[Role] | None) -> Call
 
 
 def _load_user(request: Request, db: Session) -> User | None:
-    """The signed-in user, read in a short session and handed to the request's (no query)."""
-    cached = getattr(request.state, "user", None)
+    """The signed-in user, read in a short session and handed to the request's (no query).
+
+    ``request.state.user`` keeps the short session's copy for the page around the response
+    (``server.web.page_context``): it is never expired, while the request's copy is by a
+    rollback, after which a refusal's page could no longer read it.
+    """
+    cached = getattr(request.state, "session_user", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     claim = read_session(request, request.app.state.settings)
@@ -62,8 +67,9 @@ def _load_user(request: Request, db: Session) -> User | None:
             password_fingerprint(user.password_hash), claim.password_fingerprint
         ):
             return None
-        request.state.user = db.merge(user, load=False)
-        return request.state.user  # type: ignore[no-any-return]
+        request.state.user = user
+        request.state.session_user = db.merge(user, load=False)
+        return request.state.session_user  # type: ignore[no-any-return]
 
 
 def optional_user(request: Request, db: DbSession) -> User | None:

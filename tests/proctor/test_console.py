@@ -417,3 +417,24 @@ def test_the_registrar_revokes_a_violation_with_a_reason(
     with factory() as db:
         (result,) = db.execute(select(Result).where(Result.attempt_id == attempt_id)).scalars()
     assert result.basis == ResultBasis.SCORED
+
+
+def test_a_refused_action_gets_its_page_not_a_server_error(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    # The refusal rolls the request's session back, which expires what it holds; the page
+    # around the refusal still names the signed-in proctor.
+    with factory() as db:
+        world = create_world(db, start=utcnow() + timedelta(minutes=5))
+        proctor = factories.create_user(db, role=Role.PROCTOR)
+        factories.assign_proctor(db, exam=world.exam, room=world.room, user=proctor)
+        db.commit()
+    factories.sign_in(client, proctor)
+    url = f"/proctor/exams/{world.exam.id}/rooms/{world.room.id}"
+    refused = client.post(
+        f"{url}/admit/999999",
+        data={"csrf_token": factories.csrf(client)},
+        headers={"accept": "text/html"},
+    )
+    assert refused.status_code == 404
+    assert proctor.full_name in refused.text
