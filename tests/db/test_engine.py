@@ -5,20 +5,19 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from server.db import create_db_engine
-from server.db import engine as engine_module
 from server.db.engine import write_intent
 from server.models import AuditEntry
+from tests.support.worker import Worker
 
 
 def test_sqlite_pragmas_favour_durability(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -77,33 +76,7 @@ def test_foreign_keys_are_enforced(engine: Engine) -> None:
         transaction.rollback()
 
 
-# --- SQLite's write turn (server.db.engine._WriteTurn) ----------------------------------------
-#
-# These build their own SQLite file, so they run in the PostgreSQL pass of the suite too. Two
-# settings make a broken turn fail fast instead of hanging for the production 30 s:
-#
-# * BUSY_TIMEOUT_S is 1 s, so a writer waiting on a turn nobody gives back fails with
-#   "database is locked" after a second;
-# * every connection's SQLite busy_timeout is 0: inside one process writers queue on the turn,
-#   never in SQLite's busy handler, so a BEGIN IMMEDIATE that meets another writer fails at once.
-#   Without the turn, the second of two writers would fail instead of waiting.
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_S", 1)
-    sqlite = create_db_engine(f"sqlite:///{tmp_path / 'x.db'}")
-
-    @event.listens_for(sqlite, "connect")
-    def _fail_instead_of_busy_waiting(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA busy_timeout=0")
-
-    try:
-        with sqlite.begin() as connection:
-            connection.exec_driver_sql("CREATE TABLE marks (n INTEGER NOT NULL)")
-        yield sqlite
-    finally:
-        sqlite.dispose()
+# --- SQLite's write turn (server.db.engine._WriteTurn): fixtures in tests/db/conftest.py ---
 
 
 def _count(engine: Engine) -> int:
@@ -114,27 +87,6 @@ def _count(engine: Engine) -> int:
 def _write(engine: Engine, n: int) -> None:
     with write_intent(engine).begin() as connection:
         connection.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
-
-
-class _Worker(threading.Thread):
-    """Runs ``work`` on its own thread and keeps its exception for the test to raise."""
-
-    def __init__(self, work: Callable[[], None]) -> None:
-        super().__init__(daemon=True)
-        self.work = work
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.work()
-        except BaseException as exc:
-            self.error = exc
-
-    def finish(self) -> None:
-        self.join(timeout=10)
-        assert not self.is_alive(), "the worker is still waiting"
-        if self.error is not None:
-            raise self.error
 
 
 def _write_on_another_thread(engine: Engine, n: int) -> None:
@@ -152,7 +104,7 @@ def _write_on_another_thread(engine: Engine, n: int) -> None:
             with two.begin():  # takes the turn (and SQLite's write lock) too
                 pass
 
-    worker = _Worker(write_twice)
+    worker = Worker(write_twice)
     worker.start()
     worker.finish()
 
@@ -172,7 +124,7 @@ def test_a_second_writer_begins_only_after_the_first_commits(sqlite_engine: Engi
             order.append(f"second saw {seen}")
             connection.exec_driver_sql("INSERT INTO marks (n) VALUES (2)")
 
-    worker = _Worker(second_writer)
+    worker = Worker(second_writer)
     try:
         with write_intent(sqlite_engine).connect() as first:
             with first.begin():
@@ -235,7 +187,7 @@ def test_plain_transactions_never_take_the_turn(sqlite_engine: Engine) -> None:
 
     with write_intent(sqlite_engine).begin() as writer:
         writer.exec_driver_sql("INSERT INTO marks (n) VALUES (2)")
-        worker = _Worker(reader)
+        worker = Worker(reader)
         worker.start()
         # Finishes while the writer holds the turn (a reader waiting for it would fail after
         # BUSY_TIMEOUT_S with "database is locked").

@@ -9,43 +9,19 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 from unittest import mock
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.db import create_db_engine, make_sessionmaker
-from server.db import engine as engine_module
+from server.db import make_sessionmaker
 from server.db.engine import WRITE_INTENT, write_intent
 from server.db.session import after_commit, short_session, unit_of_work
-
-
-@pytest.fixture
-def db_file(tmp_path: Path) -> Path:
-    return tmp_path / "x.db"
-
-
-@pytest.fixture
-def sqlite_engine(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_S", 1)
-    sqlite = create_db_engine(f"sqlite:///{db_file}")
-
-    @event.listens_for(sqlite, "connect")
-    def _fail_instead_of_busy_waiting(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA busy_timeout=0")
-
-    try:
-        with sqlite.begin() as connection:
-            connection.exec_driver_sql("CREATE TABLE marks (n INTEGER NOT NULL)")
-        yield sqlite
-    finally:
-        sqlite.dispose()
+from tests.support.worker import Worker
 
 
 class _Opened:
@@ -83,25 +59,6 @@ def _marks(engine: Engine) -> list[int]:
 
 def _insert(session: Session, n: int) -> None:
     session.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
-
-
-class _Worker(threading.Thread):
-    def __init__(self, work: Callable[[], None]) -> None:
-        super().__init__(daemon=True)
-        self.work = work
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.work()
-        except BaseException as exc:
-            self.error = exc
-
-    def finish(self) -> None:
-        self.join(timeout=10)
-        assert not self.is_alive(), "the worker is still waiting"
-        if self.error is not None:
-            raise self.error
 
 
 @pytest.mark.parametrize("write", [True, False])
@@ -226,7 +183,7 @@ def test_a_writing_unit_takes_the_write_turn_at_its_first_statement(
             began.set()
             connection.exec_driver_sql("INSERT INTO marks (n) VALUES (2)")
 
-    worker = _Worker(other_writer)
+    worker = Worker(other_writer)
     try:
         with unit_of_work(app, write=True) as session:
             assert session.get_bind().get_execution_options().get(WRITE_INTENT) is True
@@ -257,7 +214,7 @@ def test_a_reading_unit_takes_neither_the_turn_nor_the_write_lock(
         assert not session.get_bind().get_execution_options().get(WRITE_INTENT)
         session.execute(text("SELECT count(*) FROM marks"))
         _assert_sqlite_write_lock_is_taken(db_file, taken=False)
-        worker = _Worker(other_writer)
+        worker = Worker(other_writer)
         worker.start()
         worker.finish()  # done while the reading unit is still open
     assert _marks(sqlite_engine) == [2]
