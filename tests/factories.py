@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from server.auth.passwords import hash_password
+from server.auth.service import CheckedPassword, check_password
+from server.config import Settings
 from server.db import utcnow
 from server.models import (
     AcademicTerm,
@@ -203,6 +205,21 @@ def sign_in(client: TestClient, user: User, *, password: str = PASSWORD) -> None
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+
+
+def checked_password(
+    db: Session,
+    settings: Settings,
+    login: str,
+    *,
+    password: str = PASSWORD,
+    address: str = "10.0.0.1",
+    now: datetime | None = None,
+) -> CheckedPassword:
+    """A login and password checked as the seat's sign-in does before its write."""
+    return check_password(
+        db, settings, login=login, password=password, address=address, now=now or utcnow()
+    )
 
 
 def assign_proctor(db: Session, *, exam: Exam, room: Room, user: User) -> RoomProctor:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any, TypeVar
 
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -24,7 +27,22 @@ _DUMMY_PASSWORD = "Dummy#password1"  # noqa: S105
 # more at once than there are cores and they only share the cores, each finishing later, while
 # the memory of all of them is held: at an exam's start 40 sign-ins would take ~800 MB. So they
 # queue here, and each one that runs gets a core.
-_ARGON2_SLOTS = threading.BoundedSemaphore(len(os.sched_getaffinity(0)) or 1)
+T = TypeVar("T")
+
+_CORES = len(os.sched_getaffinity(0)) or 1
+_ARGON2_SLOTS = threading.BoundedSemaphore(_CORES)
+
+
+async def in_argon2_thread(app: Any, call: Callable[[], T]) -> T:
+    """Run ``call``, which checks or hashes a password, on one of argon2's own threads.
+
+    They are as many as the cores, and apart from the threads the routes share, so a queue of
+    sign-ins waits here instead of holding the threads that the exam pages need.
+    """
+    limiter: anyio.CapacityLimiter | None = getattr(app.state, "argon2_limiter", None)
+    if limiter is None:  # made in the event loop that uses it
+        limiter = app.state.argon2_limiter = anyio.CapacityLimiter(_CORES)
+    return await anyio.to_thread.run_sync(call, limiter=limiter)
 
 
 @lru_cache(maxsize=4)

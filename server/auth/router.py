@@ -12,6 +12,7 @@ from server.auth import service
 from server.auth.cookies import LANGUAGE_COOKIE, clear_session, write_session
 from server.auth.dependencies import AnyUser, AnyUserExpiredOk, MaybeUser, Public
 from server.db import DbSession, utcnow
+from server.db.session import short_session
 from server.errors import ExamError, InvalidInput
 from server.i18n import set_locale
 from server.models import Role
@@ -67,15 +68,14 @@ def login(
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     settings = request.app.state.settings
+    address, now = _client_address(request), utcnow()
     try:
-        result = service.sign_in(
-            db,
-            settings,
-            login=login,
-            password=password,
-            address=_client_address(request),
-            now=utcnow(),
-        )
+        # argon2 runs in a read session, before this request's write takes the lock.
+        with short_session(request.app) as read:
+            checked = service.check_password(
+                read, settings, login=login, password=password, address=address, now=now
+            )
+        result = service.record_sign_in(db, checked, address=address, now=now)
     except ExamError as refusal:
         return render(
             request,

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.admission.service import decide_for_exam
 from server.audit.service import record
-from server.auth import service as auth_service
-from server.auth.service import WrongCredentials
+from server.auth.service import CheckedPassword, WrongCredentials, record_sign_in
 from server.config import Settings
 from server.events.store import emit
 from server.models import (
@@ -106,14 +105,14 @@ def check_in(
     settings: Settings,
     *,
     seat: Seat,
-    id_code: str,
-    password: str,
+    checked: CheckedPassword,
     language: Language,
     address: str,
     now: datetime,
     rng: random.Random | None = None,
 ) -> CheckIn:
-    """Sign a student in at ``seat`` for the exam its room holds now.
+    """Sign a student in at ``seat`` for the exam its room holds now, with the password
+    ``check_password`` checked before this write began.
 
     Wrong credentials are returned, not raised, so the failure is committed for the rate limit.
     A student who already has an attempt resumes it, at this seat, with the same paper.
@@ -121,9 +120,7 @@ def check_in(
     sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
     if sitting is None:
         raise NoExamInRoom()
-    signed = auth_service.sign_in(
-        db, settings, login=id_code, password=password, address=address, now=now
-    )
+    signed = record_sign_in(db, checked, address=address, now=now)
     if signed.user is None:
         return CheckIn(user=None, wrong_credentials=signed.refusal)
     user = signed.user

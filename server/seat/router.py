@@ -9,17 +9,23 @@ message and, for the page's script, a ``code``.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.admission.service import reason_messages
 from server.auth.cookies import write_session
 from server.auth.dependencies import MaybeUser, Public, StudentUser
+from server.auth.passwords import in_argon2_thread
 from server.auth.router import remember_language
+from server.auth.service import CheckedPassword, check_password
 from server.db import DbSession, utcnow
+from server.db.session import short_session, unit_of_work
 from server.errors import ExamError
 from server.i18n import set_locale
 from server.models import Discipline, Language, Result, Room, Seat, User
@@ -41,7 +47,7 @@ def _ms(instant: datetime) -> int:
     return int(instant.timestamp() * 1000)
 
 
-def _seat(request: Request, db: DbSession, token: str) -> Seat:
+def _seat(request: Request, db: Session, token: str) -> Seat:
     seat_id = seat_from_token(request.app.state.settings, token)
     seat = db.get(Seat, seat_id) if seat_id is not None else None
     if seat is None:
@@ -106,69 +112,130 @@ def enrolled_seat_page(request: Request, db: DbSession, user: MaybeUser) -> Resp
     return response
 
 
+def _check_password(
+    request: Request, *, id_code: str, password: str, address: str, now: datetime
+) -> CheckedPassword | ExamError:
+    with short_session(request.app) as read:
+        try:
+            return check_password(
+                read,
+                request.app.state.settings,
+                login=id_code,
+                password=password,
+                address=address,
+                now=now,
+            )
+        except ExamError as refusal:  # too many failed attempts
+            return refusal
+
+
 @router.post("/seat/{token}", dependencies=[Public, SebForSeatToken])
-def seat_sign_in(
+async def seat_sign_in(
     request: Request,
-    db: DbSession,
     token: str,
     id_code: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(max_length=256)],
     language: Annotated[Language, Form()],
 ) -> Response:
-    settings = request.app.state.settings
-    seat = _seat(request, db, token)
-    set_locale(language.value)
-    room = db.get_one(Room, seat.room_id)
+    """Sign in at the seat: the password first, then the check-in in one write.
+
+    At an exam's start a whole university signs in within a minute. The password is checked in
+    a read session on argon2's own threads, one per core, so sign-ins queue there, not in the
+    threads that the exam pages' saves need, and never while holding the write lock.
+    """
+    if seat_from_token(request.app.state.settings, token) is None:
+        raise UnknownSeat()
     now = utcnow()
-
-    def again(message: str, status_code: int) -> Response:
-        sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
-        return render(
+    address = _address(request)
+    checked = await in_argon2_thread(
+        request.app,
+        partial(
+            _check_password,
             request,
-            "seat/sign_in.html",
-            status_code=status_code,
-            seat=seat,
-            room=room,
-            sitting=sitting,
-            upcoming=None,
-            token=token,
-            error=message,
-            id_code=id_code,
-            signed_in_student=False,
-            timezone=settings.timezone,
-        )
-
-    try:
-        outcome = check_in(
-            db,
-            settings,
-            seat=seat,
             id_code=id_code,
             password=password,
-            language=language,
-            address=_address(request),
+            address=address,
             now=now,
-        )
-    except ExamError as refusal:
-        # A raised refusal keeps nothing of this sign-in (a wrong password is returned, not
-        # raised, so its failure count is committed for the rate limit).
-        db.rollback()
-        return again(refusal.translated(), refusal.status_code)
-    if outcome.wrong_credentials is not None:
-        return again(outcome.wrong_credentials.translated(), 401)
-    assert outcome.user is not None
-    if outcome.refused is not None:
-        return render(
-            request,
-            "seat/refused.html",
-            status_code=403,
-            seat=seat,
-            room=room,
-            reasons=reason_messages(outcome.refused),
-            token=token,
-        )
+        ),
+    )
+    return await run_in_threadpool(
+        _check_in_at_seat,
+        request,
+        token=token,
+        checked=checked,
+        id_code=id_code,
+        language=language,
+        address=address,
+        now=now,
+    )
+
+
+def _check_in_at_seat(
+    request: Request,
+    *,
+    token: str,
+    checked: CheckedPassword | ExamError,
+    id_code: str,
+    language: Language,
+    address: str,
+    now: datetime,
+) -> Response:
+    settings = request.app.state.settings
+    set_locale(language.value)
+    with unit_of_work(request.app, write=True) as db:
+        seat = _seat(request, db, token)
+        room = db.get_one(Room, seat.room_id)
+
+        def again(message: str, status_code: int) -> Response:
+            sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
+            return render(
+                request,
+                "seat/sign_in.html",
+                status_code=status_code,
+                seat=seat,
+                room=room,
+                sitting=sitting,
+                upcoming=None,
+                token=token,
+                error=message,
+                id_code=id_code,
+                signed_in_student=False,
+                timezone=settings.timezone,
+            )
+
+        if isinstance(checked, ExamError):
+            return again(checked.translated(), checked.status_code)
+        try:
+            outcome = check_in(
+                db,
+                settings,
+                seat=seat,
+                checked=checked,
+                language=language,
+                address=address,
+                now=now,
+            )
+        except ExamError as refusal:
+            # A raised refusal keeps nothing of this sign-in (a wrong password is returned, not
+            # raised, so its failure count is committed for the rate limit).
+            db.rollback()
+            return again(refusal.translated(), refusal.status_code)
+        if outcome.wrong_credentials is not None:
+            return again(outcome.wrong_credentials.translated(), 401)
+        assert outcome.user is not None
+        if outcome.refused is not None:
+            return render(
+                request,
+                "seat/refused.html",
+                status_code=403,
+                seat=seat,
+                room=room,
+                reasons=reason_messages(outcome.refused),
+                token=token,
+            )
+        user_id, password_hash = outcome.user.id, outcome.user.password_hash
     response = RedirectResponse("/exam", status_code=303)
-    write_session(response, settings, user_id=outcome.user.id, pwd_hash=outcome.user.password_hash)
+    write_session(response, settings, user_id=user_id, pwd_hash=password_hash)
     remember_language(response, request, language.value)
     return response
 

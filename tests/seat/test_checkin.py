@@ -27,14 +27,21 @@ from tests.seat.factories import World, create_world
 def _sign_in(db: Session, settings: Settings, world: World, *, seat: int = 0, **kwargs: object):  # type: ignore[no-untyped-def]
     arguments: dict[str, object] = {
         "seat": world.seats[seat],
-        "id_code": world.student.id_code,
-        "password": factories.PASSWORD,
         "language": Language.RU,
         "address": "10.0.0.1",
         "now": world.start - timedelta(minutes=5),
         "rng": random.Random(7),
     }
+    login = kwargs.pop("id_code", world.student.id_code)
+    password = kwargs.pop("password", factories.PASSWORD)
     arguments.update(kwargs)
+    arguments["checked"] = factories.checked_password(
+        db,
+        settings,
+        str(login),
+        password=str(password),
+        now=arguments["now"],  # type: ignore[arg-type]
+    )
     return check_in(db, settings, **arguments)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,107 @@
+"""Signing in in two steps: the password checked with reads only, then the sign-in written.
+
+Between the two another request may change the account; the write then refuses what the check
+found, as the check would have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.auth.passwords import hash_password, verify_password
+from server.auth.service import check_password, record_sign_in
+from server.config import Settings
+from server.db import utcnow
+from server.models import AuditEntry, LoginFailure, User
+from tests.factories import PASSWORD, create_user
+
+
+def _failures(db: Session, login: str) -> int:
+    return db.execute(
+        select(func.count()).select_from(LoginFailure).where(LoginFailure.login == login)
+    ).scalar_one()
+
+
+def _change_password(user: User) -> None:
+    user.password_hash = hash_password("Another#Pass7")
+
+
+def _deactivate(user: User) -> None:
+    user.is_active = False
+
+
+def _nothing(_user: User) -> None:
+    return None
+
+
+@pytest.mark.parametrize(
+    ("between", "signed_in"),
+    [(_nothing, True), (_change_password, False), (_deactivate, False)],
+    ids=["unchanged", "password changed", "account deactivated"],
+)
+def test_the_write_refuses_a_check_the_account_has_outdated(
+    db: Session, settings: Settings, between: Callable[[User], None], signed_in: bool
+) -> None:
+    user = create_user(db)
+    now = utcnow()
+    checked = check_password(
+        db, settings, login=f"  {user.login} ", password=PASSWORD, address="10.0.0.1", now=now
+    )
+    assert checked.user_id == user.id
+    between(user)
+    db.flush()
+
+    outcome = record_sign_in(db, checked, address="10.0.0.1", now=now)
+
+    assert (outcome.user is not None) is signed_in
+    assert (outcome.refusal is None) is signed_in
+    assert _failures(db, user.login) == (0 if signed_in else 1)
+    action = "auth.signed_in" if signed_in else "auth.sign_in_failed"
+    assert db.execute(select(AuditEntry).where(AuditEntry.action == action)).first() is not None
+
+
+@pytest.mark.parametrize(
+    ("login", "password"),
+    [("nobody-here", PASSWORD), (None, "Wrong#Pass1")],
+    ids=["unknown login", "wrong password"],
+)
+def test_a_failed_check_is_recorded_as_a_failure(
+    db: Session, settings: Settings, login: str | None, password: str
+) -> None:
+    user = create_user(db)
+    login = login or user.login
+    now = utcnow()
+    checked = check_password(
+        db, settings, login=login, password=password, address="10.0.0.1", now=now
+    )
+    assert checked.user_id is None
+
+    outcome = record_sign_in(db, checked, address="10.0.0.1", now=now)
+
+    assert outcome.user is None
+    assert outcome.refusal is not None
+    assert _failures(db, login) == 1
+
+
+def test_a_hash_at_old_parameters_is_replaced_by_the_check(db: Session, settings: Settings) -> None:
+    user = create_user(db)
+    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(
+        PASSWORD
+    )
+    db.flush()
+    now = utcnow()
+
+    checked = check_password(
+        db, settings, login=user.login, password=PASSWORD, address="10.0.0.1", now=now
+    )
+    assert checked.new_hash is not None
+    assert record_sign_in(db, checked, address="10.0.0.1", now=now).user is not None
+
+    assert user.password_hash == checked.new_hash
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert verify_password(user.password_hash, PASSWORD)
