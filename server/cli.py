@@ -353,6 +353,13 @@ def bench(
     duration: Annotated[float, typer.Option(help="Seconds of the steady phase.")] = 600,
     arrival: Annotated[float, typer.Option(help="Seconds over which examinees arrive.")] = 60,
     burst: Annotated[bool, typer.Option("--burst", help="Everyone arrives within 5 s.")] = False,
+    common_start: Annotated[
+        bool,
+        typer.Option(
+            "--common-start",
+            help="The exam starts when the arrivals end: every paper opens within 2 s.",
+        ),
+    ] = False,
     finish_window: Annotated[float, typer.Option(help="Seconds over which all submit.")] = 60,
     workers: Annotated[int, typer.Option(help="Server worker processes.")] = 1,
     db: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
@@ -391,6 +398,7 @@ def bench(
         duration=duration,
         arrival=arrival,
         burst=burst,
+        common_start=common_start,
         finish_window=finish_window,
         workers=workers,
         db=db,

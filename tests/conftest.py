@@ -23,6 +23,7 @@ from server.config import Settings, get_settings
 from server.db import create_db_engine
 from server.db.migrate import upgrade
 from server.i18n import set_locale
+from server.seat.questions import forget_rendered
 from server.seat.views import clear_item_cache
 
 # The real server in its own process (``live_server``) and Playwright's Chromium (``page``),
@@ -90,6 +91,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 def _forget_cached_items() -> None:
     # Each test's rows are rolled back and their ids come again in the next test.
     clear_item_cache()
+    forget_rendered()
 
 
 @pytest.fixture

@@ -80,7 +80,9 @@ def render_table(report: dict[str, Any]) -> str:
     lines = [
         f"emtihan bench: {config['examinees']} examinees, {config['db']}, "
         f"{config['workers']} worker(s), arrival {config['arrival_s']} s"
-        f"{' (burst)' if config['burst'] else ''}, steady {config['duration_s']} s, "
+        f"{' (burst)' if config['burst'] else ''}"
+        f"{', common start' if config.get('common_start') else ''}"
+        f", steady {config['duration_s']} s, "
         f"finish {config['finish_window_s']} s"
         + (f", SIGKILL at {config['kill_at_s']} s" if config["kill_at_s"] is not None else ""),
         "",

@@ -86,6 +86,7 @@ class BenchOptions:
     duration: float = 600.0
     arrival: float = 60.0
     burst: bool = False
+    common_start: bool = False
     finish_window: float = 60.0
     workers: int = 1
     db: str = "sqlite"
@@ -352,6 +353,7 @@ def _run(run: Run) -> dict[str, Any]:
             proctor_login=seed.proctor_login,
             password=seed.password,
             window=options.window,
+            common_start=options.common_start,
             duration=options.duration,
             finish_window=options.finish_window,
             rng=run.rng,
@@ -519,6 +521,7 @@ def _report(
             "duration_s": options.duration,
             "arrival_s": options.window,
             "burst": options.burst,
+            "common_start": options.common_start,
             "finish_window_s": options.finish_window,
             "workers": options.workers,
             "db": options.db,

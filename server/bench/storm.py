@@ -7,8 +7,10 @@ Every examinee is a coroutine that does what the seat's pages do (``waiting.js``
   list (one proctor per room, one admission at a time).
 * **waiting**: the status at a random moment of every 4-6 s, as the waiting page polls it,
   reloading the page when the phase changes; once admitted, the page opens the paper at the
-  start plus a random moment of its first 2 s (``waiting.js``). The exam starts at the end of
-  the arrival window, so every examinee opens the paper within those 2 s: the exam-start storm.
+  start plus a random moment of its first 2 s (``waiting.js``). The exam starts as the arrivals
+  begin, so each examinee starts on arrival, as soon as admitted (late entry, permitted by the
+  proctor). With ``--common-start`` it starts as they end, and every examinee opens the paper
+  within the same 2 s: a sitting whose students all came early.
 * **start**: the whole paper (``GET /exam``) and the window (``POST …/window``).
 * **steady**: an answer every 5 ± 1 s (question after question, a random option), sent one at a
   time in sequence order as the page does; the latency of a save is from the moment the answer
@@ -535,6 +537,7 @@ class StormSetup:
     duration: float
     finish_window: float
     rng: random.Random
+    common_start: bool
     reschedule: Callable[[float], None]  # the exam's start, epoch seconds (runs in a thread)
     event_counts: Callable[[], dict[int, int]]  # room -> events stored (runs in a thread)
     kill_at: float | None = None
@@ -585,7 +588,11 @@ async def play(setup: StormSetup) -> StormResult:
 
     lead = 1.0  # time to create every task before the first arrival
     t0 = _now() + lead
-    start_epoch = time.time() + lead + setup.window
+    # As the storm has it, each examinee starts as soon as admitted: the exam starts
+    # as the arrivals begin, and the proctor permits each late entry. With ``common_start``
+    # the exam starts as they end, and every waiting page opens its paper within the same
+    # START_SPREAD_SECONDS (waiting.js), as at a real sitting where all arrived early.
+    start_epoch = time.time() + lead + (setup.window if setup.common_start else 0.0)
     await asyncio.to_thread(setup.reschedule, start_epoch)
     timeline = Timeline(
         t0=t0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -9,12 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from server.auth.dependencies import ProctorUser
 from server.db import DbSession, utcnow
+from server.db.session import after_commit
 from server.errors import NotFound
 from server.models import Room
 from server.proctor import service
 from server.proctor.actions import may_watch, require_room
 from server.proctor.console import done
 from server.seat.links import seat_token
+from server.seat.questions import prepare as prepare_questions
 from server.web import render
 
 router = APIRouter(prefix="/proctor")
@@ -67,6 +70,8 @@ def admit(
         late_entry_permitted=late,
         now=utcnow(),
     )
+    # The student's paper is rendered now, in the check-in window, not at the start.
+    after_commit(db, partial(prepare_questions, request.app, attempt_id))
     return done(request, exam_id, room_id)
 
 

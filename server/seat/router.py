@@ -34,6 +34,7 @@ from server.seat.checkin import check_in
 from server.seat.enrolment import SEAT_COOKIE, SeatClaim, enrolled_seat, write_seat_cookie
 from server.seat.errors import AttemptNotFound, UnknownSeat
 from server.seat.links import seat_from_token, seat_token
+from server.seat.questions import questions_html
 from server.seat.saves import attempt_for
 from server.seat.seb import SebForAttempt, SebForExamPage, SebForSeatToken, enforce_for_room
 from server.seat.sittings import current_sitting, next_sitting
@@ -275,7 +276,9 @@ def exam_page(request: Request, db: DbSession, user: StudentUser) -> Response:
             request, "seat/result.html", results=results, disciplines=disciplines, **context
         )
     if phase == seat_attempts.Phase.SITTING:
-        return render(request, "seat/paper.html", questions=paper_view(db, attempt), **context)
+        return render(
+            request, "seat/paper.html", questions_html=questions_html(db, attempt), **context
+        )
     return render(request, "seat/waiting.html", **context)
 
 
