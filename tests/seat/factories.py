@@ -7,10 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import httpx
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from question_bank.model import MatchPair, Option, Question, QuestionType
 from server.bank.content import add_language, fill_version
+from server.config import Settings
 from server.db import utcnow
 from server.models import (
     Discipline,
@@ -29,6 +32,7 @@ from server.models import (
     Student,
     StudentGroup,
 )
+from server.seat.links import seat_token
 from tests import factories
 
 KEY_MARK = "KEY"  # a word that appears nowhere in the item texts
@@ -291,4 +295,27 @@ def create_world(
         group=group,
         student=student,
         bank=bank,
+    )
+
+
+def sign_in_at_seat(
+    client: TestClient,
+    settings: Settings,
+    world: World,
+    *,
+    password: str = factories.PASSWORD,
+    language: str = "en",
+) -> httpx.Response:
+    """The student opens the first seat's start page and signs in, as the workstation does."""
+    token = seat_token(settings, world.seats[0].id)
+    client.get(f"/seat/{token}")
+    return client.post(
+        f"/seat/{token}",
+        data={
+            "id_code": world.student.id_code,
+            "password": password,
+            "language": language,
+            "csrf_token": factories.csrf(client),
+        },
+        follow_redirects=False,
     )

@@ -19,11 +19,10 @@ from server.db import utcnow
 from server.i18n import get_locale, set_locale
 from server.models import Attempt, AttemptState, Language, Role
 from server.seat import questions
-from server.seat.links import seat_token
 from server.seat.saves import save_answer
 from tests import factories
 from tests.seat.conftest import Sitting, sit, waiting
-from tests.seat.factories import World, create_world
+from tests.seat.factories import World, create_world, sign_in_at_seat
 
 
 def _refuse_live_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,19 +48,7 @@ def test_the_paper_at_the_start_is_the_one_rendered_at_admission(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = create_world(db, start=utcnow() + timedelta(minutes=5))
-    token = seat_token(settings, world.seats[0].id)
-    client.get(f"/seat/{token}")
-    signed_in = client.post(
-        f"/seat/{token}",
-        data={
-            "id_code": world.student.id_code,
-            "password": factories.PASSWORD,
-            "language": "en",
-            "csrf_token": factories.csrf(client),
-        },
-        follow_redirects=False,
-    )
-    assert signed_in.status_code == 303
+    assert sign_in_at_seat(client, settings, world).status_code == 303
     attempt = db.execute(select(Attempt).where(Attempt.student_id == world.student.id)).scalar_one()
     proctor = factories.create_user(db, role=Role.PROCTOR)
     factories.assign_proctor(db, exam=world.exam, room=world.room, user=proctor)

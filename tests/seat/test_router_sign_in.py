@@ -24,9 +24,8 @@ from server.db import create_db_engine, make_sessionmaker
 from server.db import engine as engine_module
 from server.db.engine import write_intent
 from server.db.migrate import upgrade
-from server.seat.links import seat_token
 from tests import factories
-from tests.seat.factories import World, create_world
+from tests.seat.factories import World, create_world, sign_in_at_seat
 
 
 @pytest.fixture
@@ -61,22 +60,6 @@ def _probe_writes_during_the_check(engine: Engine, monkeypatch: pytest.MonkeyPat
     return probes
 
 
-def _sign_in(client: TestClient, settings: Settings, world: World, password: str) -> int:
-    token = seat_token(settings, world.seats[0].id)
-    client.get(f"/seat/{token}")
-    response = client.post(
-        f"/seat/{token}",
-        data={
-            "id_code": world.student.id_code,
-            "password": password,
-            "language": "en",
-            "csrf_token": factories.csrf(client),
-        },
-        follow_redirects=False,
-    )
-    return response.status_code
-
-
 @pytest.mark.parametrize(
     ("password", "status"),
     [(factories.PASSWORD, 303), ("Wrong#Pass1", 401)],
@@ -95,5 +78,5 @@ def test_another_writer_writes_while_the_password_is_checked(
     app.state.engine = file_engine
     app.state.sessionmaker = make_sessionmaker(file_engine)
     with TestClient(app, base_url="https://testserver") as client:
-        assert _sign_in(client, settings, world, password) == status
+        assert sign_in_at_seat(client, settings, world, password=password).status_code == status
     assert probes == ["written"]
