@@ -22,7 +22,7 @@ from collections import OrderedDict
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from server.db.session import short_session
@@ -57,8 +57,12 @@ def _key(attempt: Attempt) -> _Key:
     return (attempt.id, attempt.language.value, get_locale())
 
 
+# Built once: it runs for every paper page at the start.
+_HAS_RESPONSES = select(exists().where(Response.attempt_id == bindparam("attempt_id")))
+
+
 def _has_responses(db: Session, attempt_id: int) -> bool:
-    return bool(db.execute(select(exists().where(Response.attempt_id == attempt_id))).scalar_one())
+    return bool(db.execute(_HAS_RESPONSES, {"attempt_id": attempt_id}).scalar_one())
 
 
 def _render(db: Session, attempt: Attempt) -> tuple[Markup, bool]:
