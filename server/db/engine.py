@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
+from collections import deque
 from functools import lru_cache
 from typing import Any
 
@@ -24,17 +28,70 @@ SQLITE_POOL_OVERFLOW = 16
 BUSY_TIMEOUT_S = 30
 
 
+class FifoLock:
+    """A lock handed to the thread that has waited longest.
+
+    ``threading.Lock`` wakes a waiter on release but lets any thread take the lock first, and the
+    releasing thread usually does: a thread that writes in a loop (the group writer) would keep
+    SQLite's turn for ever while a sign-in waited behind it. Here a release passes the lock
+    directly to the first waiter, so writers are served in the order they came.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    @property
+    def waiting(self) -> int:
+        """Threads waiting for the lock now."""
+        return len(self._waiters)
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True  # handed over: the lock stayed held on the way
+        with self._mutex:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                return True  # handed over between the timeout and here: ours all the same
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+
 class _WriteTurn:
-    """SQLite's single writer, queued inside the process instead of by SQLite's busy handler.
+    """SQLite's single writer, queued by the server instead of by SQLite's busy handler.
 
     The busy handler polls with sleeps that grow to 100 ms and serves no one in order, so under
-    load a save could wait for seconds while others went first. Threads of one process that
-    want to write wait here instead, on a lock that wakes the next one as soon as the COMMIT (or
-    ROLLBACK) has returned. Other processes on the same file still meet the busy handler.
+    load a save could wait for seconds while others went first. Writers wait here instead:
+
+    * threads of one process in order of arrival (``FifoLock``), each woken as soon as the
+      COMMIT (or ROLLBACK) before it has returned;
+    * processes (uvicorn's workers, the CLI) on an advisory lock of a file beside the database
+      (``<database>.write-turn``), taken by the thread that holds the process's lock. The kernel
+      drops it with the process, so a killed worker never keeps the turn.
     """
 
     def __init__(self, engine: Engine) -> None:
-        self._lock = threading.Lock()
+        self._lock = FifoLock()
+        database = engine.url.database
+        self._turn_file = (
+            None if not database or database == ":memory:" else f"{database}.write-turn"
+        )
+        self._fd: int | None = None
         dialect = engine.dialect
         commit, rollback = dialect.do_commit, dialect.do_rollback
 
@@ -59,15 +116,40 @@ class _WriteTurn:
         @event.listens_for(engine.pool, "invalidate")
         def _on_invalidate(_dbapi_connection: Any, record: Any, _exc: Any) -> None:
             if record.info.pop(_HOLDS_TURN, False):
-                self._lock.release()
+                self._give_back()
 
     def take(self, connection: Any) -> None:
         info = connection.connection.info
         if not info.get(_HOLDS_TURN):
             # As long as SQLite's own busy timeout: a writer that waits longer fails the same way.
+            deadline = time.monotonic() + BUSY_TIMEOUT_S
             if not self._lock.acquire(timeout=BUSY_TIMEOUT_S):
                 raise sqlite3.OperationalError("database is locked")
+            try:
+                self._take_file(deadline)
+            except BaseException:
+                self._lock.release()
+                raise
             info[_HOLDS_TURN] = True
+
+    def _take_file(self, deadline: float) -> None:
+        if self._turn_file is None:
+            return
+        if self._fd is None:
+            self._fd = os.open(self._turn_file, os.O_RDWR | os.O_CREAT, 0o600)
+        # Polled, not blocking, so that a process that hangs holding the turn makes the others
+        # fail after the timeout rather than wait for ever; the pause stays under a millisecond,
+        # so the turn is taken within one once it is free.
+        pause = 0.00005
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise sqlite3.OperationalError("database is locked") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
 
     def release(self, dbapi_connection: Any) -> None:
         try:
@@ -75,6 +157,13 @@ class _WriteTurn:
         except NotImplementedError:  # the engine's first connect, outside the pool: no turn
             return
         if info.pop(_HOLDS_TURN, False):
+            self._give_back()
+
+    def _give_back(self) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
             self._lock.release()
 
 

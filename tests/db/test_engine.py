@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from server.db import create_db_engine
-from server.db.engine import write_intent
+from server.db.engine import FifoLock, write_intent
 from server.models import AuditEntry
 from tests.support.worker import Worker
 
@@ -74,6 +77,72 @@ def test_foreign_keys_are_enforced(engine: Engine) -> None:
         with pytest.raises(Exception, match=r"(?i)foreign key"):
             connection.execute(text("INSERT INTO seats (room_id, label) VALUES (987654, 'X')"))
         transaction.rollback()
+
+
+# --- the turn's lock: served in order of arrival (server.db.engine.FifoLock) ---
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    for _ in range(2000):
+        if condition():
+            return
+        threading.Event().wait(0.005)
+    raise AssertionError("the condition did not come true within 10 s")
+
+
+def test_a_free_lock_is_taken_at_once_and_given_back() -> None:
+    lock = FifoLock()
+    assert lock.acquire(timeout=0)
+    lock.release()
+    assert lock.acquire(timeout=0)
+    lock.release()
+    assert lock.waiting == 0
+
+
+def test_the_lock_goes_to_the_waiters_in_order_before_its_last_holder_takes_it_again() -> None:
+    # The group writer's pattern: it gives the turn back and asks for it again at once. With
+    # threading.Lock it would usually win; here every earlier waiter goes first.
+    lock = FifoLock()
+    order: list[str] = []
+    assert lock.acquire(timeout=1)
+
+    def waiter(name: str) -> Callable[[], None]:
+        def take() -> None:
+            assert lock.acquire(timeout=10)
+            order.append(name)
+            lock.release()
+
+        return take
+
+    workers = []
+    for position, name in enumerate(["first", "second", "third"], start=1):
+        worker = Worker(waiter(name))
+        worker.start()
+        _wait_until(lambda position=position: lock.waiting == position)
+        workers.append(worker)
+    lock.release()
+    assert lock.acquire(timeout=10)
+    order.append("last holder again")
+    lock.release()
+    for worker in workers:
+        worker.finish()
+    assert order == ["first", "second", "third", "last holder again"]
+
+
+@pytest.mark.parametrize("timeout", [0, 0.05])
+def test_a_waiter_that_times_out_leaves_the_line_and_the_lock_as_it_was(timeout: float) -> None:
+    lock = FifoLock()
+    assert lock.acquire(timeout=1)
+    outcome: list[bool] = []
+    worker = Worker(lambda: outcome.append(lock.acquire(timeout=timeout)))
+    worker.start()
+    worker.finish()
+    assert outcome == [False]
+    assert lock.waiting == 0
+    lock.release()
+    # Free again: nobody was handed a lock they gave up waiting for.
+    assert lock.acquire(timeout=0)
+    lock.release()
 
 
 # --- SQLite's write turn (server.db.engine._WriteTurn): fixtures in tests/db/conftest.py ---
@@ -273,3 +342,84 @@ def test_a_failed_begin_immediate_gives_the_turn_back(
     finally:
         other.close()
     assert _count(sqlite_engine) == 1
+
+
+# --- the turn across processes: an advisory lock on <database>.write-turn ---
+
+
+def _other_engine(db_file: Path) -> Engine:
+    """A second engine on the same file: its own turn, as a second worker process has."""
+    other = create_db_engine(f"sqlite:///{db_file}")
+
+    @event.listens_for(other, "connect")
+    def _fail_instead_of_busy_waiting(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+    return other
+
+
+def test_a_writer_of_another_engine_waits_for_the_turn_instead_of_failing(
+    sqlite_engine: Engine, db_file: Path
+) -> None:
+    # busy_timeout is 0 on both: without the shared turn, the second BEGIN IMMEDIATE would fail.
+    other = _other_engine(db_file)
+    began = threading.Event()
+
+    def second_writer() -> None:
+        with write_intent(other).begin() as connection:
+            began.set()
+            connection.exec_driver_sql("INSERT INTO marks (n) VALUES (2)")
+
+    worker = Worker(second_writer)
+    try:
+        with write_intent(sqlite_engine).begin() as first:
+            first.exec_driver_sql("INSERT INTO marks (n) VALUES (1)")
+            worker.start()
+            assert not began.wait(0.2)
+        worker.finish()
+    finally:
+        other.dispose()
+    assert worker.error is None
+    with sqlite_engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT n FROM marks ORDER BY rowid").scalars().all() == [
+            1,
+            2,
+        ]
+
+
+_HOLD_THE_TURN = """
+import sys
+from server.db import create_db_engine
+from server.db.engine import FifoLock, write_intent
+engine = create_db_engine(sys.argv[1])
+with write_intent(engine).begin() as connection:
+    connection.exec_driver_sql("INSERT INTO marks (n) VALUES (1)")
+    print("holding", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_process_killed_holding_the_turn_leaves_it_free(
+    sqlite_engine: Engine, db_file: Path
+) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THE_TURN, f"sqlite:///{db_file}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == "holding\n"
+            # BUSY_TIMEOUT_S is 1 s here: while the other process holds the turn, a writer
+            # fails (raised by the turn itself, before SQLAlchemy would wrap SQLite's error).
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                _write(sqlite_engine, 2)
+            holder.kill()
+            holder.wait(10)
+            _write(sqlite_engine, 3)
+        finally:
+            holder.kill()
+    with sqlite_engine.connect() as connection:
+        # The killed process's uncommitted row is gone; the writer after it got in.
+        assert connection.exec_driver_sql("SELECT n FROM marks").scalars().all() == [3]
