@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +19,8 @@ from fastapi.staticfiles import StaticFiles
 from server.auth.dependencies import PasswordChangeRequired, verify_csrf
 from server.config import Settings, get_settings
 from server.db import create_db_engine, make_sessionmaker
+from server.db.group_commit import GroupWriter
+from server.db.session import open_session
 from server.errors import ExamError, InvalidInput, NotSignedIn
 from server.events.broker import make_broker
 from server.events.store import install_publisher
@@ -99,10 +102,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await broker.start(app.state.dispatcher.deliver, app.state.dispatcher.resync)
         install_publisher(broker.publish)
+        in_one_session = getattr(app.state, "single_session", None) is not None
+        app.state.group_writer = GroupWriter(
+            partial(open_session, app, write=True), close=not in_one_session
+        )
+        app.state.group_writer.start()
         sweeper = asyncio.create_task(deadline_sweeper(app)) if settings.deadline_sweeper else None
         try:
             yield
         finally:
+            app.state.group_writer.stop()
             install_publisher(None)
             await app.state.dispatcher.close()
             await broker.stop()

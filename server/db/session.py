@@ -35,6 +35,24 @@ def after_commit(session: Session, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A savepoint in the session's transaction; rolled back on an exception, which propagates.
+
+    What the work queued in ``session.info`` for after the commit (callbacks, room events to
+    publish: lists) is dropped with it, so nothing of a rolled-back piece is announced.
+    """
+    marks = {key: len(value) for key, value in session.info.items() if isinstance(value, list)}
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        for key, value in list(session.info.items()):
+            if isinstance(value, list):
+                del value[marks.get(key, 0) :]
+        raise
+
+
 def run_after_commit(session: Session) -> None:
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
@@ -50,9 +68,7 @@ def unit_of_work(app: Any, *, write: bool) -> Iterator[Session]:
     through ``get_db``.
     """
     single: Session | None = getattr(app.state, "single_session", None)
-    session: Session = single if single is not None else app.state.sessionmaker()
-    if write and single is None:
-        session.bind = write_intent(session.get_bind())
+    session = open_session(app, write=write)
     try:
         yield session
         session.commit()
@@ -64,6 +80,20 @@ def unit_of_work(app: Any, *, write: bool) -> Iterator[Session]:
         if single is None:
             session.close()
     run_after_commit(session)
+
+
+def open_session(app: Any, *, write: bool) -> Session:
+    """A new session of the application (the test's one session, when it runs in one).
+
+    ``write``: its transactions take the write lock at their first statement (``write_intent``).
+    """
+    single: Session | None = getattr(app.state, "single_session", None)
+    if single is not None:
+        return single
+    session: Session = app.state.sessionmaker()
+    if write:
+        session.bind = write_intent(session.get_bind())
+    return session
 
 
 def get_db(request: Request) -> Iterator[Session]:

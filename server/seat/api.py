@@ -12,6 +12,7 @@ in the same job (``server.db.session`` explains why that matters).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -28,7 +29,7 @@ from server.errors import Forbidden, NotSignedIn
 from server.models import Attempt, Exam, ExamRoom, Role, Student, User
 from server.seat import attempts as seat_attempts
 from server.seat.errors import AttemptClosed, AttemptNotFound
-from server.seat.saves import Save, save_answer
+from server.seat.saves import Save, SaveReceipt, save_answer
 from server.seat.seb import SebKeys, enforce
 
 router = APIRouter()
@@ -127,25 +128,18 @@ class SaveRequest(BaseModel):
 
 
 @router.post("/exam/attempts/{attempt_id}/saves")
-def save(request: Request, claim: StudentClaim, attempt_id: int, body: SaveRequest) -> JSONResponse:
-    with unit_of_work(request.app, write=True) as db:
-        attempt, start = own_attempt(db, request, claim, attempt_id)
-        receipt = save_answer(
-            db,
-            request.app.state.settings,
-            attempt=attempt,
-            start=start,
-            save=Save(
-                client=body.client,
-                seq=body.seq,
-                question=body.question,
-                answer=body.answer,
-                flagged=body.flagged,
-                answered_at=datetime.fromtimestamp(body.answered_at_ms / 1000, tz=UTC),
-            ),
-            now=utcnow(),
-        )
-    # Sent only now: the block above has committed.
+async def save(
+    request: Request, claim: StudentClaim, attempt_id: int, body: SaveRequest
+) -> JSONResponse:
+    """Store one save in the process's next group (``server.db.group_commit``).
+
+    The answer is sent only after the group has committed. The save counts as received when it
+    arrived, not when its group was written.
+    """
+    received_at = utcnow()
+    receipt = await request.app.state.group_writer.write(
+        partial(_store_save, request, claim, attempt_id, body, received_at)
+    )
     return JSONResponse(
         {
             "status": receipt.status.value,
@@ -154,6 +148,32 @@ def save(request: Request, claim: StudentClaim, attempt_id: int, body: SaveReque
             "server_ms": _ms(receipt.received_at),
         },
         headers=NO_STORE,
+    )
+
+
+def _store_save(
+    request: Request,
+    claim: SessionClaim,
+    attempt_id: int,
+    body: SaveRequest,
+    received_at: datetime,
+    db: Session,
+) -> SaveReceipt:
+    attempt, start = own_attempt(db, request, claim, attempt_id)
+    return save_answer(
+        db,
+        request.app.state.settings,
+        attempt=attempt,
+        start=start,
+        save=Save(
+            client=body.client,
+            seq=body.seq,
+            question=body.question,
+            answer=body.answer,
+            flagged=body.flagged,
+            answered_at=datetime.fromtimestamp(body.answered_at_ms / 1000, tz=UTC),
+        ),
+        now=received_at,
     )
 
 

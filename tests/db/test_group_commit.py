@@ -1,0 +1,240 @@
+"""The group writer: many requests' writes in one transaction, each answered after the commit.
+
+On a SQLite file of its own (tests/db/conftest.py), so these run in the PostgreSQL pass too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from server.db import make_sessionmaker
+from server.db.engine import write_intent
+from server.db.group_commit import MAX_TRIES, GroupWriter
+from server.db.session import after_commit
+
+
+@pytest.fixture
+def writer(sqlite_engine: Engine) -> Iterator[GroupWriter]:
+    maker = make_sessionmaker(write_intent(sqlite_engine))
+    group_writer = GroupWriter(maker)
+    group_writer.start()
+    try:
+        yield group_writer
+    finally:
+        group_writer.stop()
+
+
+def _marks(engine: Engine) -> list[int]:
+    """What another connection sees: committed rows only."""
+    with engine.connect() as connection:
+        return list(connection.exec_driver_sql("SELECT n FROM marks ORDER BY n").scalars())
+
+
+def _insert(n: int) -> Callable[[Session], int]:
+    def work(session: Session) -> int:
+        session.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+        return n * 10
+
+    return work
+
+
+def _fail(session: Session) -> int:
+    session.execute(text("INSERT INTO marks (n) VALUES (99)"))
+    raise LookupError("refused after writing")
+
+
+def _gather(*writes: Awaitable[Any]) -> list[Any]:
+    async def together() -> list[Any]:
+        return await asyncio.gather(*writes, return_exceptions=True)
+
+    return asyncio.run(together())
+
+
+class _Hold:
+    """A piece of work that keeps the writer busy until released, so that others line up."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, session: Session) -> int:
+        self.started.set()
+        assert self.release.wait(5)
+        return 0
+
+    async def line_up_behind(
+        self, writer: GroupWriter, works: list[Callable[[Session], Any]]
+    ) -> tuple[asyncio.Future[Any], list[asyncio.Future[Any]]]:
+        """Starts this piece, then puts ``works`` in line behind it."""
+        first = asyncio.ensure_future(writer.write(self))
+        while not self.started.is_set():
+            await asyncio.sleep(0.001)
+        lined_up = [asyncio.ensure_future(writer.write(work)) for work in works]
+        await asyncio.sleep(0.05)
+        return first, lined_up
+
+
+def test_writes_that_line_up_are_committed_in_one_group_and_each_gets_its_own_result(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    hold = _Hold()
+
+    async def scenario() -> list[Any]:
+        first, lined_up = await hold.line_up_behind(writer, [_insert(n) for n in (1, 2, 3, 4)])
+        # Nothing of the line is answered while the writer is busy with the group before it.
+        assert not any(future.done() for future in lined_up)
+        hold.release.set()
+        return await asyncio.gather(first, *lined_up)
+
+    assert asyncio.run(scenario()) == [0, 10, 20, 30, 40]
+    assert writer.groups == 2
+    assert _marks(sqlite_engine) == [1, 2, 3, 4]
+
+
+def test_a_failing_piece_is_rolled_back_alone_and_its_caller_gets_the_error(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    hold = _Hold()
+
+    async def scenario() -> list[Any]:
+        first, lined_up = await hold.line_up_behind(writer, [_insert(1), _fail, _insert(2)])
+        hold.release.set()
+        return await asyncio.gather(first, *lined_up, return_exceptions=True)
+
+    results = asyncio.run(scenario())
+    assert results[:2] == [0, 10]
+    assert isinstance(results[2], LookupError)
+    assert results[3] == 20
+    assert _marks(sqlite_engine) == [1, 2]  # not the failed piece's 99
+
+
+def test_a_failed_commit_answers_every_piece_with_the_error_and_stores_nothing(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    with sqlite_engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE papers (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql(
+            "CREATE TABLE notes (paper INTEGER REFERENCES papers DEFERRABLE INITIALLY DEFERRED)"
+        )
+    ran: list[str] = []
+    hold = _Hold()
+
+    def refused_at_commit(session: Session) -> int:
+        after_commit(session, lambda: ran.append("callback"))
+        # A deferred constraint: the statement succeeds, the COMMIT fails.
+        session.execute(text("INSERT INTO notes (paper) VALUES (42)"))
+        return 1
+
+    async def scenario() -> list[Any]:
+        first, lined_up = await hold.line_up_behind(writer, [_insert(1), refused_at_commit])
+        hold.release.set()
+        return await asyncio.gather(first, *lined_up, return_exceptions=True)
+
+    results = asyncio.run(scenario())
+    assert results[0] == 0
+    assert all(isinstance(result, IntegrityError) for result in results[1:])
+    assert ran == []
+    assert _marks(sqlite_engine) == []
+    # The writer goes on with the next group.
+    assert _gather(writer.write(_insert(5))) == [50]
+    assert _marks(sqlite_engine) == [5]
+
+
+def test_after_commit_callbacks_run_for_the_pieces_that_were_kept(writer: GroupWriter) -> None:
+    ran: list[str] = []
+
+    def kept(session: Session) -> None:
+        after_commit(session, lambda: ran.append("kept"))
+
+    def dropped(session: Session) -> None:
+        after_commit(session, lambda: ran.append("dropped"))
+        raise LookupError("refused")
+
+    results = _gather(writer.write(kept), writer.write(dropped))
+    assert results[0] is None
+    assert isinstance(results[1], LookupError)
+    assert ran == ["kept"]
+
+
+class _DatabaseError(Exception):
+    """What the driver raises, with the SQLSTATE psycopg gives its errors."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def _failing_first(times: int, sqlstate: str) -> tuple[Callable[[Session], int], list[int]]:
+    """A piece that writes, then fails with ``sqlstate`` on its first ``times`` tries."""
+    tries: list[int] = []
+
+    def work(session: Session) -> int:
+        tries.append(len(tries) + 1)
+        session.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": len(tries)})
+        if len(tries) <= times:
+            raise OperationalError("UPDATE exam_rooms ...", {}, _DatabaseError(sqlstate))
+        return len(tries)
+
+    return work, tries
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "failures", "tries", "stored"),
+    [
+        ("40P01", 1, 2, [2]),  # deadlock: tried again, stored once
+        ("40001", MAX_TRIES - 1, MAX_TRIES, [MAX_TRIES]),  # serialization failure, last try
+        ("40P01", MAX_TRIES, MAX_TRIES, []),  # never went through: the caller gets the error
+        ("23505", 1, 1, []),  # a unique violation is not tried again
+    ],
+)
+def test_a_piece_that_met_a_deadlock_is_tried_again_in_a_group_of_its_own(
+    writer: GroupWriter,
+    sqlite_engine: Engine,
+    sqlstate: str,
+    failures: int,
+    tries: int,
+    stored: list[int],
+) -> None:
+    work, tried = _failing_first(failures, sqlstate)
+    results = _gather(writer.write(work), writer.write(_insert(100)))
+    assert tried == list(range(1, tries + 1))
+    if stored:
+        assert results[0] == tries
+    else:
+        assert isinstance(results[0], OperationalError)
+    assert results[1] == 1000
+    assert _marks(sqlite_engine) == [*stored, 100]
+
+
+def test_stop_stores_what_is_in_line(sqlite_engine: Engine) -> None:
+    writer = GroupWriter(make_sessionmaker(write_intent(sqlite_engine)))
+    writer.start()
+
+    async def scenario() -> list[Any]:
+        lined_up = [asyncio.ensure_future(writer.write(_insert(n))) for n in (1, 2, 3)]
+        await asyncio.sleep(0)  # each has put its work in line
+        await asyncio.to_thread(writer.stop)
+        return await asyncio.gather(*lined_up)
+
+    assert asyncio.run(scenario()) == [10, 20, 30]
+    assert _marks(sqlite_engine) == [1, 2, 3]
+
+
+def test_a_writer_that_is_not_running_refuses_work(sqlite_engine: Engine) -> None:
+    writer = GroupWriter(make_sessionmaker(write_intent(sqlite_engine)))
+    with pytest.raises(RuntimeError, match="not running"):
+        _raise_first(_gather(writer.write(_insert(1))))
+
+
+def _raise_first(results: list[Any]) -> None:
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
