@@ -1,6 +1,6 @@
 """Database plumbing: the declarative base, engine set-up and the per-request session."""
 
-from server.db.base import Base, UTCDateTime, utcnow
+from server.db.base import Base, UTCDateTime, table_of, utcnow
 from server.db.engine import create_db_engine, make_sessionmaker
 from server.db.session import DbSession, get_db
 
@@ -11,5 +11,6 @@ __all__ = [
     "create_db_engine",
     "get_db",
     "make_sessionmaker",
+    "table_of",
     "utcnow",
 ]

@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.db import table_of
 from server.events.store import emit
 from server.models import (
     Attempt,
@@ -108,53 +109,53 @@ def require_sitting(attempt: Attempt, *, start: datetime, now: datetime) -> None
 
 
 # The save path's statements, built once: building a statement costs more than running it here.
+# Core statements on the tables, not on the mapped classes: an ORM-enabled UPDATE or INSERT goes
+# through the ORM's bulk machinery, which cost more than the statement on this path (py-spy).
+_attempts = table_of(Attempt)
+_responses = table_of(Response)
+_paper = table_of(PaperQuestion)
+_versions = table_of(ItemVersion)
+
 _QUESTION = (
-    select(
-        PaperQuestion.id,
-        PaperQuestion.item_version_id,
-        PaperQuestion.option_order,
-        ItemVersion.type,
-    )
-    .join(ItemVersion, ItemVersion.id == PaperQuestion.item_version_id)
+    select(_paper.c.id, _paper.c.item_version_id, _paper.c.option_order, _versions.c.type)
+    .join(_versions, _versions.c.id == _paper.c.item_version_id)
     .where(
-        PaperQuestion.attempt_id == bindparam("attempt_id"),
-        PaperQuestion.position == bindparam("position"),
+        _paper.c.attempt_id == bindparam("attempt_id"),
+        _paper.c.position == bindparam("position"),
     )
 )
 _LOCK_ATTEMPT = (
-    update(Attempt)
-    .where(Attempt.id == bindparam("of_attempt"))
+    update(_attempts)
+    .where(_attempts.c.id == bindparam("of_attempt"))
     .values(last_save_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 _STORED_AND_NEWEST = select(
-    Response.seq, Response.paper_question_id, Response.answer, Response.flagged
+    _responses.c.seq, _responses.c.paper_question_id, _responses.c.answer, _responses.c.flagged
 ).where(
-    Response.attempt_id == bindparam("attempt_id"),
+    _responses.c.attempt_id == bindparam("attempt_id"),
     or_(
-        Response.seq == bindparam("seq"),
-        Response.seq
+        _responses.c.seq == bindparam("seq"),
+        _responses.c.seq
         == (
-            select(func.max(Response.seq))
-            .where(Response.paper_question_id == bindparam("question_id"))
+            select(func.max(_responses.c.seq))
+            .where(_responses.c.paper_question_id == bindparam("question_id"))
             .scalar_subquery()
         ),
     ),
 )
-_INSERT_RESPONSE = insert(Response)
+_INSERT_RESPONSE = insert(_responses)
 _COUNT_SAVE = (
-    update(Attempt)
-    .where(Attempt.id == bindparam("of_attempt"))
+    update(_attempts)
+    .where(_attempts.c.id == bindparam("of_attempt"))
     .values(
         # In SQL, not in Python: the row's own values, whatever this session has loaded.
         last_seq=case(
-            (Attempt.last_seq < bindparam("save_seq"), bindparam("save_seq")),
-            else_=Attempt.last_seq,
+            (_attempts.c.last_seq < bindparam("save_seq"), bindparam("save_seq")),
+            else_=_attempts.c.last_seq,
         ),
-        answered=Attempt.answered + bindparam("answered_delta"),
+        answered=_attempts.c.answered + bindparam("answered_delta"),
     )
-    .returning(Attempt.answered)
-    .execution_options(synchronize_session=False)
+    .returning(_attempts.c.answered)
 )
 
 
