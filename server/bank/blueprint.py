@@ -37,10 +37,7 @@ class BlueprintLine:
 
 
 def read_blueprint(db: Session, discipline_id: int) -> list[BlueprintLine]:
-    blueprint = repository.blueprint_of(db, discipline_id)
-    if blueprint is None:
-        return []
-    return [BlueprintLine(r.topic_id, r.difficulty, r.count) for r in blueprint.rules]
+    return [BlueprintLine(*line) for line in repository.blueprint_rules(db, discipline_id)]
 
 
 def _problems(

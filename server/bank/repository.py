@@ -12,6 +12,7 @@ from server.models import (
     Attempt,
     BankUpload,
     Blueprint,
+    BlueprintRule,
     Discipline,
     Item,
     ItemMedia,
@@ -229,6 +230,20 @@ def on_students_paper(db: Session, *, user_id: int, item_version_id: int) -> boo
 
 def upload_by_id(db: Session, upload_id: int) -> BankUpload | None:
     return db.get(BankUpload, upload_id)
+
+
+def blueprint_rules(db: Session, discipline_id: int) -> list[tuple[int | None, int | None, int]]:
+    """The blueprint's lines as (topic, difficulty, count), in order; none without a blueprint.
+
+    Columns in one query, not the entities: every sign-in at the seat reads it for its draw.
+    """
+    rows = db.execute(
+        select(BlueprintRule.topic_id, BlueprintRule.difficulty, BlueprintRule.count)
+        .join(Blueprint, Blueprint.id == BlueprintRule.blueprint_id)
+        .where(Blueprint.discipline_id == discipline_id)
+        .order_by(BlueprintRule.position)
+    ).all()
+    return [(topic_id, difficulty, count) for topic_id, difficulty, count in rows]
 
 
 def blueprint_of(db: Session, discipline_id: int) -> Blueprint | None:
