@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine, text
@@ -19,6 +21,8 @@ from server.db import make_sessionmaker
 from server.db.engine import write_intent
 from server.db.group_commit import MAX_TRIES, GroupWriter
 from server.db.session import after_commit
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -51,11 +55,18 @@ def _fail(session: Session) -> int:
     raise LookupError("refused after writing")
 
 
-def _gather(*writes: Awaitable[Any]) -> list[Any]:
-    async def together() -> list[Any]:
-        return await asyncio.gather(*writes, return_exceptions=True)
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: in the full suite, Playwright's sync API keeps an
+    event loop running on the main thread, where ``asyncio.run`` refuses to start another."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
-    return asyncio.run(together())
+
+def _gather(*writes: Callable[[], Awaitable[Any]]) -> list[Any]:
+    async def together() -> list[Any]:
+        return await asyncio.gather(*(write() for write in writes), return_exceptions=True)
+
+    return _run(together())
 
 
 class _Hold:
@@ -94,7 +105,7 @@ def test_writes_that_line_up_are_committed_in_one_group_and_each_gets_its_own_re
         hold.release.set()
         return await asyncio.gather(first, *lined_up)
 
-    assert asyncio.run(scenario()) == [0, 10, 20, 30, 40]
+    assert _run(scenario()) == [0, 10, 20, 30, 40]
     assert writer.groups == 2
     assert _marks(sqlite_engine) == [1, 2, 3, 4]
 
@@ -109,7 +120,7 @@ def test_a_failing_piece_is_rolled_back_alone_and_its_caller_gets_the_error(
         hold.release.set()
         return await asyncio.gather(first, *lined_up, return_exceptions=True)
 
-    results = asyncio.run(scenario())
+    results = _run(scenario())
     assert results[:2] == [0, 10]
     assert isinstance(results[2], LookupError)
     assert results[3] == 20
@@ -138,13 +149,13 @@ def test_a_failed_commit_answers_every_piece_with_the_error_and_stores_nothing(
         hold.release.set()
         return await asyncio.gather(first, *lined_up, return_exceptions=True)
 
-    results = asyncio.run(scenario())
+    results = _run(scenario())
     assert results[0] == 0
     assert all(isinstance(result, IntegrityError) for result in results[1:])
     assert ran == []
     assert _marks(sqlite_engine) == []
     # The writer goes on with the next group.
-    assert _gather(writer.write(_insert(5))) == [50]
+    assert _gather(partial(writer.write, _insert(5))) == [50]
     assert _marks(sqlite_engine) == [5]
 
 
@@ -158,7 +169,7 @@ def test_after_commit_callbacks_run_for_the_pieces_that_were_kept(writer: GroupW
         after_commit(session, lambda: ran.append("dropped"))
         raise LookupError("refused")
 
-    results = _gather(writer.write(kept), writer.write(dropped))
+    results = _gather(partial(writer.write, kept), partial(writer.write, dropped))
     assert results[0] is None
     assert isinstance(results[1], LookupError)
     assert ran == ["kept"]
@@ -204,7 +215,7 @@ def test_a_piece_that_met_a_deadlock_is_tried_again_in_a_group_of_its_own(
     stored: list[int],
 ) -> None:
     work, tried = _failing_first(failures, sqlstate)
-    results = _gather(writer.write(work), writer.write(_insert(100)))
+    results = _gather(partial(writer.write, work), partial(writer.write, _insert(100)))
     assert tried == list(range(1, tries + 1))
     if stored:
         assert results[0] == tries
@@ -224,14 +235,14 @@ def test_stop_stores_what_is_in_line(sqlite_engine: Engine) -> None:
         await asyncio.to_thread(writer.stop)
         return await asyncio.gather(*lined_up)
 
-    assert asyncio.run(scenario()) == [10, 20, 30]
+    assert _run(scenario()) == [10, 20, 30]
     assert _marks(sqlite_engine) == [1, 2, 3]
 
 
 def test_a_writer_that_is_not_running_refuses_work(sqlite_engine: Engine) -> None:
     writer = GroupWriter(make_sessionmaker(write_intent(sqlite_engine)))
     with pytest.raises(RuntimeError, match="not running"):
-        _raise_first(_gather(writer.write(_insert(1))))
+        _raise_first(_gather(partial(writer.write, _insert(1))))
 
 
 def _raise_first(results: list[Any]) -> None:
