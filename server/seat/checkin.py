@@ -38,10 +38,9 @@ from server.seat.errors import (
     EntryClosed,
     NoExamInRoom,
     NotAStudent,
-    PaperNotReady,
     RoomNotOpen,
 )
-from server.seat.paper import DrawnPaper, draw, store_paper
+from server.seat.paper import draw_paper
 from server.seat.sittings import Sitting, current_sitting
 
 
@@ -111,13 +110,9 @@ def check_in(
     address: str,
     now: datetime,
     rng: random.Random | None = None,
-    paper: DrawnPaper | None = None,
 ) -> CheckIn:
     """Sign a student in at ``seat`` for the exam its room holds now, with the password
     ``check_password`` checked before this write began.
-
-    ``paper``: drawn before this write began (``draw_ahead``), so the write lock is not held
-    for the draw; used when it was drawn for this exam in this language, drawn here otherwise.
 
     Wrong credentials are returned, not raised, so the failure is committed for the rate limit.
     A student who already has an attempt resumes it, at this seat, with the same paper.
@@ -167,9 +162,7 @@ def check_in(
     )
     db.add(attempt)
     db.flush()
-    if paper is None or paper.exam_id != sitting.exam.id or paper.language != language:
-        paper = draw(db, exam=sitting.exam, language=language, rng=rng or random.SystemRandom())
-    store_paper(db, attempt=attempt, paper=paper)
+    draw_paper(db, attempt=attempt, exam=sitting.exam, rng=rng or random.SystemRandom())
     record(
         db,
         actor=user,
@@ -188,25 +181,3 @@ def check_in(
         now=now,
     )
     return CheckIn(user=user, attempt=attempt)
-
-
-def draw_ahead(
-    db: Session, settings: Settings, *, seat: Seat, user_id: int, language: Language, now: datetime
-) -> DrawnPaper | None:
-    """The paper ``check_in`` will store for this student, drawn in a read session before it.
-
-    Every sign-in of an exam start writes, and SQLite has one writer: the draw's reads of the
-    bank (blueprint, pool, options) would hold the write lock for most of a sign-in. None when
-    there is nothing to draw (no sitting, not a student, an attempt already) or it cannot be
-    drawn: ``check_in`` then finds the same and refuses in its own order.
-    """
-    sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
-    if sitting is None:
-        return None
-    student_id = db.execute(select(Student.id).where(Student.user_id == user_id)).scalar()
-    if student_id is None or attempt_of(db, exam_id=sitting.exam.id, student_id=student_id):
-        return None
-    try:
-        return draw(db, exam=sitting.exam, language=language, rng=random.SystemRandom())
-    except PaperNotReady:
-        return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -23,15 +22,7 @@ from sqlalchemy.orm import Session
 
 from server.bank.blueprint import BlueprintMismatch, candidates_for, quotas_for
 from server.db import table_of
-from server.models import (
-    Attempt,
-    Exam,
-    ItemOption,
-    ItemType,
-    ItemVersion,
-    Language,
-    PaperQuestion,
-)
+from server.models import Attempt, Exam, ItemOption, ItemType, ItemVersion, PaperQuestion
 from server.rules.draw import DrawImpossible, draw_questions, option_order
 from server.seat.answers import CHOICE_TYPES, id_count
 from server.seat.errors import PaperNotReady
@@ -75,33 +66,18 @@ def _versions(db: Session, version_ids: list[int]) -> dict[int, tuple[ItemType, 
     return {version_id: (kind, shuffle, content) for version_id, kind, shuffle, content in rows}
 
 
-@dataclass(frozen=True)
-class DrawnQuestion:
-    discipline_id: int
-    item_version_id: int
-    option_order: list[int]
+def draw_paper(db: Session, *, attempt: Attempt, exam: Exam, rng: random.Random) -> None:
+    """Store the attempt's paper: ``question_count`` questions per discipline, in exam order.
 
-
-@dataclass(frozen=True)
-class DrawnPaper:
-    """A paper drawn for an exam in one language, not yet stored for any attempt."""
-
-    exam_id: int
-    language: Language
-    questions: tuple[DrawnQuestion, ...]
-
-
-def draw(db: Session, *, exam: Exam, language: Language, rng: random.Random) -> DrawnPaper:
-    """Draw ``question_count`` questions per discipline, in exam order; reads only.
-
-    PaperNotReady names the first discipline whose approved items in ``language`` cannot fill
-    its blueprint.
+    PaperNotReady names the first discipline whose approved items in the student's language
+    cannot fill its blueprint; the caller's transaction then stores nothing.
     """
-    questions: list[DrawnQuestion] = []
+    position = 1
+    questions: list[dict[str, Any]] = []
     for exam_discipline in exam.disciplines:
         # Only items with a text in the student's language: a paper never mixes languages.
         pool = candidates_for(
-            db, exam_discipline.discipline_id, types=SEAT_TYPES, language=language
+            db, exam_discipline.discipline_id, types=SEAT_TYPES, language=attempt.language
         )
         try:
             plan = quotas_for(db, exam_discipline.discipline_id, exam_discipline.question_count)
@@ -115,37 +91,19 @@ def draw(db: Session, *, exam: Exam, language: Language, rng: random.Random) -> 
             if kind in CHOICE_TYPES:
                 order = option_order(options[version_id], shuffle=shuffle, rng=rng)
             else:
-                ids = range(1, id_count(kind, content or {}, language) + 1)
+                ids = range(1, id_count(kind, content or {}, attempt.language) + 1)
                 order = option_order(ids, shuffle=True, rng=rng)
-            questions.append(DrawnQuestion(exam_discipline.discipline_id, version_id, order))
-    return DrawnPaper(exam_id=exam.id, language=language, questions=tuple(questions))
-
-
-def store_paper(db: Session, *, attempt: Attempt, paper: DrawnPaper) -> None:
-    """Freeze ``paper`` as the attempt's, numbered from 1 in the order drawn."""
-    if paper.exam_id != attempt.exam_id or paper.language != attempt.language:
-        raise ValueError("the paper was drawn for another exam or language")
-    if paper.questions:
-        # One Core INSERT of many rows: the ORM's unit of work for 25 objects cost more than
-        # the draw itself.
-        db.execute(
-            _INSERT_QUESTIONS,
-            [
+            questions.append(
                 {
                     "attempt_id": attempt.id,
                     "position": position,
-                    "discipline_id": question.discipline_id,
-                    "item_version_id": question.item_version_id,
-                    "option_order": question.option_order,
+                    "discipline_id": exam_discipline.discipline_id,
+                    "item_version_id": version_id,
+                    "option_order": order,
                 }
-                for position, question in enumerate(paper.questions, start=1)
-            ],
-        )
-
-
-def draw_paper(db: Session, *, attempt: Attempt, exam: Exam, rng: random.Random) -> None:
-    """Draw and store the attempt's paper in the caller's transaction (``draw``, ``store_paper``).
-
-    On PaperNotReady the caller's transaction then stores nothing.
-    """
-    store_paper(db, attempt=attempt, paper=draw(db, exam=exam, language=attempt.language, rng=rng))
+            )
+            position += 1
+    if questions:
+        # One Core INSERT of many rows: the ORM's unit of work for 25 objects cost more than
+        # the draw itself.
+        db.execute(_INSERT_QUESTIONS, questions)

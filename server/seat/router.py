@@ -30,11 +30,10 @@ from server.errors import ExamError
 from server.i18n import set_locale
 from server.models import Discipline, Language, Result, Room, Seat, User
 from server.seat import attempts as seat_attempts
-from server.seat.checkin import check_in, draw_ahead
+from server.seat.checkin import check_in
 from server.seat.enrolment import SEAT_COOKIE, SeatClaim, enrolled_seat, write_seat_cookie
 from server.seat.errors import AttemptNotFound, UnknownSeat
 from server.seat.links import seat_from_token, seat_token
-from server.seat.paper import DrawnPaper
 from server.seat.questions import questions_html
 from server.seat.saves import attempt_for
 from server.seat.seb import SebForAttempt, SebForExamPage, SebForSeatToken, enforce_for_room
@@ -172,31 +171,6 @@ async def seat_sign_in(
     )
 
 
-def _draw_ahead(
-    request: Request,
-    *,
-    token: str,
-    checked: CheckedPassword | ExamError,
-    language: Language,
-    now: datetime,
-) -> DrawnPaper | None:
-    if isinstance(checked, ExamError) or checked.user_id is None:
-        return None
-    with short_session(request.app) as read:
-        try:
-            seat = _seat(request, read, token)
-        except ExamError:
-            return None
-        return draw_ahead(
-            read,
-            request.app.state.settings,
-            seat=seat,
-            user_id=checked.user_id,
-            language=language,
-            now=now,
-        )
-
-
 def _check_in_at_seat(
     request: Request,
     *,
@@ -209,7 +183,6 @@ def _check_in_at_seat(
 ) -> Response:
     settings = request.app.state.settings
     set_locale(language.value)
-    paper = _draw_ahead(request, token=token, checked=checked, language=language, now=now)
     with unit_of_work(request.app, write=True) as db:
         seat = _seat(request, db, token)
         room = db.get_one(Room, seat.room_id)
@@ -242,7 +215,6 @@ def _check_in_at_seat(
                 language=language,
                 address=address,
                 now=now,
-                paper=paper,
             )
         except ExamError as refusal:
             # A raised refusal keeps nothing of this sign-in (a wrong password is returned, not

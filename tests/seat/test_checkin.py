@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.models import AdmissionDecision, AttemptSignal, AttemptState, Language, PaperQuestion
-from server.seat.checkin import check_in, draw_ahead
+from server.seat.checkin import check_in
 from server.seat.errors import (
     CheckInNotOpen,
     EntryClosed,
@@ -20,7 +20,6 @@ from server.seat.errors import (
     PaperNotReady,
     RoomNotOpen,
 )
-from server.seat.paper import DrawnPaper, draw, store_paper
 from tests import factories
 from tests.seat.factories import World, create_world
 
@@ -181,99 +180,3 @@ def test_a_bank_too_small_for_a_paper_refuses(db: Session, settings: Settings) -
     world = create_world(db, bank_size=24)
     with pytest.raises(PaperNotReady):
         _sign_in(db, settings, world)
-
-
-# --- the paper drawn before the write (draw_ahead): the write lock is not held for the draw ---
-
-
-def _draw_ahead(
-    db: Session,
-    settings: Settings,
-    world: World,
-    *,
-    language: Language = Language.RU,
-    **kwargs: object,
-) -> DrawnPaper | None:
-    return draw_ahead(
-        db,
-        settings,
-        seat=world.seats[0],
-        user_id=world.student.user_id,
-        language=language,
-        now=kwargs.get("now", world.start - timedelta(minutes=5)),  # type: ignore[arg-type]
-    )
-
-
-def _stored(db: Session, attempt_id: int) -> list[tuple[int, list[int]]]:
-    rows = db.execute(
-        select(PaperQuestion.item_version_id, PaperQuestion.option_order)
-        .where(PaperQuestion.attempt_id == attempt_id)
-        .order_by(PaperQuestion.position)
-    ).all()
-    return [(version_id, list(order)) for version_id, order in rows]
-
-
-def test_a_paper_drawn_ahead_is_the_one_stored(db: Session, settings: Settings) -> None:
-    world = create_world(db)
-    paper = _draw_ahead(db, settings, world)
-    assert paper is not None
-    assert paper.exam_id == world.exam.id
-    assert len(paper.questions) == 25
-    attempt = _sign_in(db, settings, world, paper=paper).attempt
-    assert attempt is not None
-    assert _stored(db, attempt.id) == [
-        (question.item_version_id, question.option_order) for question in paper.questions
-    ]
-
-
-def test_a_paper_drawn_ahead_in_another_language_is_drawn_again(
-    db: Session, settings: Settings
-) -> None:
-    world = create_world(db)
-    kazakh = _draw_ahead(db, settings, world, language=Language.KK)
-    assert kazakh is not None
-    russian = draw(db, exam=world.exam, language=Language.RU, rng=random.Random(7))
-    # The sign-in asks for Russian: the Kazakh draw is not used, a Russian one is drawn.
-    attempt = _sign_in(db, settings, world, paper=kazakh, rng=random.Random(7)).attempt
-    assert attempt is not None
-    assert attempt.language == Language.RU
-    assert _stored(db, attempt.id) == [
-        (question.item_version_id, question.option_order) for question in russian.questions
-    ]
-
-
-@pytest.mark.parametrize(
-    "situation", ["already signed in", "no exam in the room now", "bank too small", "staff"]
-)
-def test_nothing_is_drawn_ahead_when_check_in_would_not_draw(
-    db: Session, settings: Settings, situation: str
-) -> None:
-    world = create_world(db, bank_size=24 if situation == "bank too small" else 30)
-    now = world.start - timedelta(minutes=5)
-    user_id = world.student.user_id
-    if situation == "already signed in":
-        assert _sign_in(db, settings, world).attempt is not None
-    if situation == "no exam in the room now":
-        now = world.start - timedelta(hours=2)
-    if situation == "staff":
-        user_id = factories.create_user(db).id
-    paper = draw_ahead(
-        db, settings, seat=world.seats[0], user_id=user_id, language=Language.RU, now=now
-    )
-    assert paper is None
-
-
-def test_a_paper_is_stored_only_for_the_exam_and_language_it_was_drawn_for(
-    db: Session, settings: Settings
-) -> None:
-    world = create_world(db)
-    paper = _draw_ahead(db, settings, world)
-    assert paper is not None
-    attempt = _sign_in(db, settings, world).attempt
-    assert attempt is not None
-    for other in (
-        DrawnPaper(exam_id=world.exam.id + 1, language=paper.language, questions=paper.questions),
-        DrawnPaper(exam_id=world.exam.id, language=Language.EN, questions=paper.questions),
-    ):
-        with pytest.raises(ValueError, match="another exam or language"):
-            store_paper(db, attempt=attempt, paper=other)
