@@ -49,6 +49,8 @@ LOGGED = frozenset(
     }
 )
 CONSOLE_QUEUE = 2_000
+# The most events one frame carries (a catch-up sends the log in frames of this many).
+MAX_BATCH = 200
 
 
 @dataclass(eq=False)
@@ -98,6 +100,9 @@ class RoomHub:
         with self._factory() as db:
             return work(db)
 
+    def _card(self, attempt_id: int) -> Any:
+        return self._read(lambda db: load_card(db, attempt_id=attempt_id, start=self._start))
+
     async def _load(self) -> RoomGrid:
         grid: RoomGrid = await asyncio.to_thread(
             self._read,
@@ -128,9 +133,9 @@ class RoomHub:
                 await asyncio.sleep(1)
         self.ready.set()
         while True:
-            envelope = await self._inbox.get()
+            waiting = self._waiting(await self._inbox.get())
             try:
-                await self._take(envelope)
+                await self._take(waiting)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -140,43 +145,65 @@ class RoomHub:
                 with contextlib.suppress(Exception):
                     await self._catch_up()
 
-    async def _take(self, envelope: Envelope | None) -> None:
+    def _waiting(self, first: Envelope | None) -> tuple[list[Envelope], bool]:
+        """``first`` and the events already waiting behind it; whether a reconnection was among
+        them (``None``: check the log for gaps once these are applied).
+
+        Under load the room's events arrive faster than one frame each can be rendered (on the
+        event loop, which every request shares): the events waiting are applied together and
+        sent in one frame, which the consoles read as the range first_seq..seq.
+        """
+        batch: list[Envelope] = []
+        resync = first is None
+        if first is not None:
+            batch.append(first)
+        while len(batch) < MAX_BATCH and not self._inbox.empty():
+            more = self._inbox.get_nowait()
+            if more is None:
+                resync = True
+            else:
+                batch.append(more)
+        return batch, resync
+
+    async def _take(self, waiting: tuple[list[Envelope], bool]) -> None:
         assert self.grid is not None
-        if envelope is None:
-            await self._catch_up()
-            return
-        if envelope.seq <= self.grid.seq:
-            return  # already applied (read from the log before its message arrived)
-        if envelope.seq > self.grid.seq + 1:
-            await self._catch_up()
-            return
-        await self._apply(envelope)
+        batch, resync = waiting
+        fresh = sorted(
+            {envelope.seq: envelope for envelope in batch if envelope.seq > self.grid.seq}.values(),
+            key=lambda envelope: envelope.seq,
+        )
+        expected = list(range(self.grid.seq + 1, self.grid.seq + 1 + len(fresh)))
+        if resync or [envelope.seq for envelope in fresh] != expected:
+            await self._catch_up()  # a gap, or a reconnection: the log has everything, in order
+        elif fresh:
+            await self._apply(fresh)
 
     async def _catch_up(self) -> None:
         assert self.grid is not None
-        for envelope in await self.missing(self.grid.seq):
-            await self._apply(envelope)
+        missed = await self.missing(self.grid.seq)
+        for start in range(0, len(missed), MAX_BATCH):
+            await self._apply(missed[start : start + MAX_BATCH])
 
-    async def _apply(self, envelope: Envelope) -> None:
+    async def _apply(self, envelopes: list[Envelope]) -> None:
+        """Move the grid through ``envelopes`` (consecutive) and send the consoles one frame."""
         assert self.grid is not None
-        reload = None
-        if envelope.attempt_id is not None and envelope.kind not in PAYLOAD_EVENTS:
-            attempt_id = envelope.attempt_id
-            reload = await asyncio.to_thread(
-                self._read, lambda db: load_card(db, attempt_id=attempt_id, start=self._start)
-            )
-        if envelope.seq != self.grid.seq + 1:
-            return  # a catch-up ran while the card was read
-        touched = self.grid.apply(envelope, reload)
-        if not self.consoles:
+        touched: dict[int, None] = {}
+        applied: list[Envelope] = []
+        for envelope in envelopes:
+            reload = None
+            if envelope.attempt_id is not None and envelope.kind not in PAYLOAD_EVENTS:
+                reload = await asyncio.to_thread(self._card, envelope.attempt_id)
+            if envelope.seq != self.grid.seq + 1:
+                break  # a catch-up ran while the card was read
+            touched.update(dict.fromkeys(self.grid.apply(envelope, reload)))
+            applied.append(envelope)
+        if not applied or not self.consoles:
             return
         cards = [self.grid.card(seat_id) for seat_id in touched]
         frames: dict[str, str] = {}
         for console in list(self.consoles):
             if console.language not in frames:
-                frames[console.language] = self.event_frame(
-                    console.language, [envelope], cards=cards
-                )
+                frames[console.language] = self.event_frame(console.language, applied, cards=cards)
             console.put(frames[console.language])
 
     # -- frames --

@@ -1,0 +1,157 @@
+"""A room's hub: the events waiting in its inbox go to the consoles in one frame, in order.
+
+The hub's reads are replaced by a grid and a room log held here, so that what is waiting in the
+inbox when the hub wakes is decided by the test, not by timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pytest
+
+from server.events.store import Envelope
+from server.proctor import live
+from server.proctor.grid import AttemptCard, RoomGrid
+from server.proctor.live import Console, RoomHub
+from server.proctor.service import STATE_NAMES
+from server.proctor.violations import VIOLATION_NAMES
+from tests.proctor.test_grid import _card, _event
+
+T = TypeVar("T")
+
+CURSOR = re.compile(r'id="cursor-(\d+)"[^>]*data-first-seq="(\d+)" data-seq="(\d+)"')
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """On a thread of its own: Playwright's sync API may keep a loop running on this one."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
+class _Room:
+    """What the database holds for the room: its grid at the start and its event log."""
+
+    def __init__(self) -> None:
+        self.log: list[Envelope] = []
+        self.card_reads: list[int] = []
+
+    def grid(self) -> RoomGrid:
+        return RoomGrid(
+            exam_id=1,
+            room_id=2,
+            start_ms=0,
+            seq=0,
+            seats={10: "PC-01", 11: "PC-02"},
+            attempts={1: _card(1, 10), 2: _card(2, 11)},
+        )
+
+    def card(self, attempt_id: int) -> AttemptCard:
+        self.card_reads.append(attempt_id)
+        return _card(attempt_id, 10 if attempt_id == 1 else 11, answered=0)
+
+    def after(self, after: int) -> list[Envelope]:
+        return [envelope for envelope in self.log if envelope.seq > after]
+
+
+@pytest.fixture
+def room(monkeypatch: pytest.MonkeyPatch) -> _Room:
+    room = _Room()
+    monkeypatch.setattr(live, "load_grid", lambda _db, **_kwargs: room.grid())
+    monkeypatch.setattr(live, "load_card", lambda _db, *, attempt_id, start: room.card(attempt_id))
+    monkeypatch.setattr(live, "events_after", lambda _db, *, after, **_kwargs: room.after(after))
+    return room
+
+
+def _frames(room: _Room, *inbox: Envelope | None, until: int) -> list[tuple[int, int, str]]:
+    """Puts ``inbox`` in the hub's inbox at once and returns the frames the console got, as
+    (first_seq, seq, frame), once one has reached event ``until`` (and a moment more, for any
+    frame that should not have come)."""
+
+    async def scenario() -> list[str]:
+        hub = RoomHub(
+            contextlib.nullcontext,  # type: ignore[arg-type]
+            exam_id=1,
+            room_id=2,
+            start=datetime(2026, 12, 4, 9, tzinfo=UTC),
+            context={
+                "timezone": "Asia/Almaty",
+                "state_names": STATE_NAMES,
+                "violation_names": VIOLATION_NAMES,
+            },
+        )
+        await hub.ready.wait()
+        console = Console(language="en")
+        hub.consoles.add(console)
+        for envelope in inbox:
+            hub.offer(envelope)
+        frames: list[str] = []
+        for _ in range(1000):
+            frames.append(await asyncio.wait_for(console.queue.get(), timeout=10))
+            if f'data-seq="{until}"' in frames[-1]:
+                break
+        await asyncio.sleep(0.1)
+        while not console.queue.empty():
+            frames.append(console.queue.get_nowait())
+        await hub.close()
+        return frames
+
+    result = []
+    for frame in _run(scenario()):
+        match = CURSOR.search(frame)
+        assert match is not None
+        result.append((int(match.group(2)), int(match.group(3)), frame))
+    return result
+
+
+def test_events_waiting_together_go_out_in_one_frame_with_the_last_state(room: _Room) -> None:
+    saves = [_event(seq, "saved", answered=seq, question=seq) for seq in (1, 2, 3)]
+    frames = _frames(room, *saves, until=3)
+    assert [(first, last) for first, last, _ in frames] == [(1, 3)]
+    assert (
+        'data-seat="10" data-attempt="1" data-state="in_progress" data-answered="3"'
+        in (frames[0][2])
+    )
+
+
+def test_a_gap_in_what_is_waiting_is_filled_from_the_log(room: _Room) -> None:
+    room.log = [_event(seq, "saved", answered=seq, question=seq) for seq in (1, 2, 3)]
+    frames = _frames(room, room.log[0], room.log[2], until=3)  # the message of event 2 was lost
+    assert [(first, last) for first, last, _ in frames] == [(1, 3)]
+
+
+def test_a_reconnection_among_the_events_reads_the_log(room: _Room) -> None:
+    room.log = [_event(seq, "saved", answered=seq, question=seq) for seq in (1, 2, 3, 4)]
+    frames = _frames(room, room.log[0], None, room.log[1], until=4)
+    # Events 3 and 4 came only in the log: the reconnection's catch-up brings them.
+    assert [(first, last) for first, last, _ in frames] == [(1, 4)]
+
+
+def test_events_already_applied_send_nothing_again(room: _Room) -> None:
+    first = _event(1, "saved", answered=1, question=1)
+    frames = _frames(room, first, first, until=1)
+    assert [(start, last) for start, last, _ in frames] == [(1, 1)]
+
+
+def test_events_that_change_the_attempt_read_its_card_once_each(room: _Room) -> None:
+    frames = _frames(
+        room, _event(1, "admitted", 1, late=False), _event(2, "admitted", 2, late=False), until=2
+    )
+    assert [(first, last) for first, last, _ in frames] == [(1, 2)]
+    assert room.card_reads == [1, 2]
+
+
+def test_a_long_backlog_is_sent_in_frames_of_at_most_max_batch(room: _Room) -> None:
+    count = live.MAX_BATCH + 5
+    room.log = [_event(seq, "saved", answered=1, question=1) for seq in range(1, count + 1)]
+    frames = _frames(room, None, until=count)
+    assert [(first, last) for first, last, _ in frames] == [
+        (1, live.MAX_BATCH),
+        (live.MAX_BATCH + 1, count),
+    ]
