@@ -25,10 +25,12 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: str = ""
     redis_url: str = ""
-    # Threads per process for the routes' blocking work (queries, templates, argon2). Each of
-    # them competes for the one interpreter lock: past a few per core, more threads only make
-    # the one holding SQLite's write lock wait longer for its turn (docs/BENCHMARKS.md).
-    threads: int = Field(default=8, ge=2, le=200)
+    # Threads per process for the routes' blocking work (queries, templates). Each of them
+    # competes for the one interpreter lock, and the thread holding SQLite's write lock waits for
+    # it after every statement: at 2,000 examinees 4 threads against 8 cut the save p50 from 629
+    # to 188 ms, at 500 the save p99 from 277-549 to 123 ms (docs/BENCHMARKS.md). Fewer than 4
+    # would let two slow staff requests (an import, a PDF) hold up the exam's pages.
+    threads: int = Field(default=4, ge=2, le=200)
 
     # The university's clock: local dates (appeal day, schedules) are read in this zone.
     timezone: str = "Asia/Almaty"
