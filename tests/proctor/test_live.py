@@ -22,7 +22,7 @@ from server.proctor.grid import AttemptCard, RoomGrid
 from server.proctor.live import Console, RoomHub
 from server.proctor.service import STATE_NAMES
 from server.proctor.violations import VIOLATION_NAMES
-from tests.proctor.test_grid import _card, _event
+from tests.proctor.test_grid import _card, _event, _grid
 
 T = TypeVar("T")
 
@@ -43,14 +43,7 @@ class _Room:
         self.card_reads: list[int] = []
 
     def grid(self) -> RoomGrid:
-        return RoomGrid(
-            exam_id=1,
-            room_id=2,
-            start_ms=0,
-            seq=0,
-            seats={10: "PC-01", 11: "PC-02"},
-            attempts={1: _card(1, 10), 2: _card(2, 11)},
-        )
+        return _grid(_card(1, 10), _card(2, 11))
 
     def card(self, attempt_id: int) -> AttemptCard:
         self.card_reads.append(attempt_id)
