@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -19,11 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from server.auth.dependencies import PasswordChangeRequired, verify_csrf
 from server.config import Settings, get_settings
 from server.db import create_db_engine, make_sessionmaker
-from server.db.group_commit import GroupWriter
 from server.db.session import open_session
+from server.db.writer import ProcessWriter, ThreadWriter, Writer
 from server.errors import ExamError, InvalidInput, NotSignedIn
 from server.events.broker import make_broker
-from server.events.store import install_publisher
+from server.events.store import Envelope, install_publisher
 from server.i18n import gettext
 from server.middleware import RequestContextMiddleware
 from server.proctor.live import Dispatcher
@@ -78,6 +78,19 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     return await handle_exam_error(request, InvalidInput(field_errors=fields))
 
 
+def _writer(
+    app: FastAPI, settings: Settings, publish: Callable[[Envelope], None], *, owns_engine: bool
+) -> Writer:
+    """The process writer, unless the application was handed its engine or its one session (the
+    tests) or the database lives in this process's memory: a child could not open those."""
+    in_one_session = getattr(app.state, "single_session", None) is not None
+    url = settings.resolved_database_url()
+    in_memory = ":memory:" in url or url == "sqlite://"
+    if settings.writer == "process" and owns_engine and not in_one_session and not in_memory:
+        return ProcessWriter(settings, publish)
+    return ThreadWriter(partial(open_session, app, write=True), settings, close=not in_one_session)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -102,16 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await broker.start(app.state.dispatcher.deliver, app.state.dispatcher.resync)
         install_publisher(broker.publish)
-        in_one_session = getattr(app.state, "single_session", None) is not None
-        app.state.group_writer = GroupWriter(
-            partial(open_session, app, write=True), close=not in_one_session
-        )
-        app.state.group_writer.start()
+        app.state.writer = _writer(app, settings, broker.publish, owns_engine=owns_engine)
+        app.state.writer.start()
         sweeper = asyncio.create_task(deadline_sweeper(app)) if settings.deadline_sweeper else None
         try:
             yield
         finally:
-            app.state.group_writer.stop()
+            app.state.writer.stop()
             install_publisher(None)
             await app.state.dispatcher.close()
             await broker.stop()

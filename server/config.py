@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     # to 188 ms, at 500 the save p99 from 277-549 to 123 ms (docs/BENCHMARKS.md). Fewer than 4
     # would let two slow staff requests (an import, a PDF) hold up the exam's pages.
     threads: int = Field(default=4, ge=2, le=200)
+    # Where the exam's hot writes (saves, sign-ins) run: "process", a writer process of each
+    # server process, which holds SQLite's write lock for the work only; or "thread", a thread
+    # of the server process, which waits for the interpreter after every statement while it holds
+    # the lock (server.db.writer, docs/BENCHMARKS.md).
+    writer: Literal["process", "thread"] = "process"
 
     # The university's clock: local dates (appeal day, schedules) are read in this zone.
     timezone: str = "Asia/Almaty"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,12 @@ REASON_MESSAGES: dict[Reason, str] = {
 
 def reason_messages(decision: AdmissionDecision) -> list[str]:
     """Every reason a stored decision refused admission, in the user's language."""
-    return [gettext(REASON_MESSAGES[Reason(reason)]) for reason in decision.reasons]
+    return reason_texts(decision.reasons)
+
+
+def reason_texts(reasons: Iterable[str]) -> list[str]:
+    """The reasons' messages (``AdmissionDecision.reasons``), in the user's language."""
+    return [gettext(REASON_MESSAGES[Reason(reason)]) for reason in reasons]
 
 
 @dataclass(frozen=True)

@@ -44,11 +44,15 @@ MAX_TRIES = 3
 _TRANSIENT = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
 
+Settle = Callable[[Any, "BaseException | None"], None]
+
+
 @dataclass
-class _Pending(Generic[T]):
+class Pending(Generic[T]):
+    """A piece of work in line, and how to hand its outcome back once its group is settled."""
+
     work: Work[T]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[T]
+    settle: Settle
     tries: int = 1
 
 
@@ -56,7 +60,7 @@ def _transient(error: BaseException) -> bool:
     return getattr(getattr(error, "orig", None), "sqlstate", None) in _TRANSIENT
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+def _settle_future(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.cancelled():  # the request went away; what was stored stays stored
         return
     if error is not None:
@@ -76,7 +80,7 @@ class GroupWriter:
     def __init__(self, open_session: Callable[[], Session], *, close: bool = True) -> None:
         self._open_session = open_session
         self._close = close
-        self._line: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        self._line: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.groups = 0  # committed groups, for the tests and the benchmark's curiosity
 
@@ -101,8 +105,16 @@ class GroupWriter:
             raise RuntimeError("the group writer is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._line.put(_Pending(work, loop, future))
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle_future, future, result, error)
+
+        self.put(Pending(work, settle))
         return await future
+
+    def put(self, pending: Pending[Any]) -> None:
+        """Queue work whose outcome ``pending.settle`` hands back (from the writer thread)."""
+        self._line.put(pending)
 
     def _run(self) -> None:
         while True:
@@ -124,7 +136,7 @@ class GroupWriter:
             if stopping:
                 return
 
-    def _write(self, group: list[_Pending[Any]]) -> None:
+    def _write(self, group: list[Pending[Any]]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
         session = self._open_session()
         try:
@@ -151,12 +163,12 @@ class GroupWriter:
             run_after_commit(session)
         except Exception:
             log.exception("an after-commit callback failed")
-        again: list[_Pending[Any]] = []
+        again: list[Pending[Any]] = []
         for pending, (result, failure) in zip(group, outcomes, strict=True):
             if failure is not None and _transient(failure) and pending.tries < MAX_TRIES:
                 pending.tries += 1
                 again.append(pending)
             else:
-                pending.loop.call_soon_threadsafe(_settle, pending.future, result, failure)
+                pending.settle(result, failure)
         if again:
             self._write(again)

@@ -12,7 +12,6 @@ in the same job (``server.db.session`` explains why that matters).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -23,14 +22,16 @@ from sqlalchemy.orm import Session
 
 from server.auth.cookies import SessionClaim
 from server.auth.dependencies import StudentClaim, account_valid
+from server.config import Settings
 from server.db import utcnow
 from server.db.session import unit_of_work
+from server.db.writer import write_job
 from server.errors import Forbidden, NotSignedIn
 from server.models import Attempt, Exam, ExamRoom, Role, Student, User
 from server.seat import attempts as seat_attempts
-from server.seat.errors import AttemptClosed, AttemptNotFound
+from server.seat.errors import AttemptClosed, AttemptNotFound, SebRequired
 from server.seat.saves import Save, SaveReceipt, save_answer
-from server.seat.seb import SebKeys, enforce
+from server.seat.seb import SebHeaders, SebKeys, headers_of, verify
 
 router = APIRouter()
 
@@ -72,6 +73,14 @@ def own_attempt(
 
     Someone else's attempt is reported as not found, not as forbidden.
     """
+    seb = headers_of(request, request.app.state.settings)
+    return attempt_of_claim(db, claim=claim, attempt_id=attempt_id, seb=seb)
+
+
+def attempt_of_claim(
+    db: Session, *, claim: SessionClaim, attempt_id: int, seb: SebHeaders
+) -> tuple[Attempt, datetime]:
+    """``own_attempt`` with the request's SEB headers read beforehand (for the writer)."""
     row = db.execute(_OWN_ATTEMPT, {"attempt_id": attempt_id}).first()
     if row is None or row[1] != claim.user_id:
         raise AttemptNotFound()
@@ -80,7 +89,8 @@ def own_attempt(
         raise NotSignedIn()
     if role != Role.STUDENT:
         raise Forbidden()
-    enforce(request, SebKeys.of(config_keys, browser_keys))
+    if not verify(SebKeys.of(config_keys, browser_keys), seb).allowed:
+        raise SebRequired()
     if held is None:  # the room was taken off the exam after sign-in
         raise AttemptClosed()
     return attempt, start
@@ -137,8 +147,20 @@ async def save(
     arrived, not when its group was written.
     """
     received_at = utcnow()
-    receipt = await request.app.state.group_writer.write(
-        partial(_store_save, request, claim, attempt_id, body, received_at)
+    receipt = await request.app.state.writer.run(
+        store_save,
+        claim=claim,
+        attempt_id=attempt_id,
+        seb=headers_of(request, request.app.state.settings),
+        save=Save(
+            client=body.client,
+            seq=body.seq,
+            question=body.question,
+            answer=body.answer,
+            flagged=body.flagged,
+            answered_at=datetime.fromtimestamp(body.answered_at_ms / 1000, tz=UTC),
+        ),
+        received_at=received_at,
     )
     return JSONResponse(
         {
@@ -151,30 +173,19 @@ async def save(
     )
 
 
-def _store_save(
-    request: Request,
+@write_job
+def store_save(
+    db: Session,
+    settings: Settings,
+    *,
     claim: SessionClaim,
     attempt_id: int,
-    body: SaveRequest,
+    seb: SebHeaders,
+    save: Save,
     received_at: datetime,
-    db: Session,
 ) -> SaveReceipt:
-    attempt, start = own_attempt(db, request, claim, attempt_id)
-    return save_answer(
-        db,
-        request.app.state.settings,
-        attempt=attempt,
-        start=start,
-        save=Save(
-            client=body.client,
-            seq=body.seq,
-            question=body.question,
-            answer=body.answer,
-            flagged=body.flagged,
-            answered_at=datetime.fromtimestamp(body.answered_at_ms / 1000, tz=UTC),
-        ),
-        now=received_at,
-    )
+    attempt, start = attempt_of_claim(db, claim=claim, attempt_id=attempt_id, seb=seb)
+    return save_answer(db, settings, attempt=attempt, start=start, save=save, now=received_at)
 
 
 class SignalRequest(BaseModel):

@@ -19,6 +19,7 @@ from server.admission.service import decide_for_exam
 from server.audit.service import record
 from server.auth.service import CheckedPassword, WrongCredentials, record_sign_in
 from server.config import Settings
+from server.db.writer import write_job
 from server.events.store import emit
 from server.models import (
     AdmissionDecision,
@@ -39,6 +40,7 @@ from server.seat.errors import (
     NoExamInRoom,
     NotAStudent,
     RoomNotOpen,
+    UnknownSeat,
 )
 from server.seat.paper import draw_paper
 from server.seat.sittings import Sitting, current_sitting
@@ -51,6 +53,16 @@ class CheckIn:
     user: User | None
     attempt: Attempt | None = None
     refused: AdmissionDecision | None = None
+    wrong_credentials: WrongCredentials | None = None
+
+
+@dataclass(frozen=True)
+class SeatCheckIn:
+    """``CheckIn`` as it comes back from the writer: identifiers and reasons, not rows."""
+
+    user_id: int | None = None
+    password_hash: str | None = None
+    refused_reasons: tuple[str, ...] | None = None
     wrong_credentials: WrongCredentials | None = None
 
 
@@ -181,3 +193,35 @@ def check_in(
         now=now,
     )
     return CheckIn(user=user, attempt=attempt)
+
+
+@write_job
+def check_in_at_seat(
+    db: Session,
+    settings: Settings,
+    *,
+    seat_id: int,
+    checked: CheckedPassword,
+    language: Language,
+    address: str,
+    now: datetime,
+) -> SeatCheckIn:
+    """``check_in`` at the seat ``seat_id``, as the writer's job (``server.db.writer``).
+
+    A raised refusal rolls back everything of this sign-in; a wrong password is returned, so its
+    failure is committed for the rate limit.
+    """
+    seat = db.get(Seat, seat_id)
+    if seat is None:
+        raise UnknownSeat()
+    outcome = check_in(
+        db, settings, seat=seat, checked=checked, language=language, address=address, now=now
+    )
+    if outcome.wrong_credentials is not None:
+        return SeatCheckIn(wrong_credentials=outcome.wrong_credentials)
+    assert outcome.user is not None
+    return SeatCheckIn(
+        user_id=outcome.user.id,
+        password_hash=outcome.user.password_hash,
+        refused_reasons=None if outcome.refused is None else tuple(outcome.refused.reasons),
+    )

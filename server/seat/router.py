@@ -18,19 +18,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.admission.service import reason_messages
+from server.admission.service import reason_texts
 from server.auth.cookies import write_session
 from server.auth.dependencies import MaybeUser, Public, StudentUser
 from server.auth.passwords import in_argon2_thread
 from server.auth.router import remember_language
 from server.auth.service import CheckedPassword, check_password
 from server.db import DbSession, utcnow
-from server.db.session import short_session, unit_of_work
+from server.db.session import short_session
 from server.errors import ExamError
 from server.i18n import set_locale
 from server.models import Discipline, Language, Result, Room, Seat, User
 from server.seat import attempts as seat_attempts
-from server.seat.checkin import check_in
+from server.seat.checkin import SeatCheckIn, check_in_at_seat
 from server.seat.enrolment import SEAT_COOKIE, SeatClaim, enrolled_seat, write_seat_cookie
 from server.seat.errors import AttemptNotFound, UnknownSeat
 from server.seat.links import seat_from_token, seat_token
@@ -144,7 +144,8 @@ async def seat_sign_in(
     a read session on argon2's own threads, one per core, so sign-ins queue there, not in the
     threads that the exam pages' saves need, and never while holding the write lock.
     """
-    if seat_from_token(request.app.state.settings, token) is None:
+    seat_id = seat_from_token(request.app.state.settings, token)
+    if seat_id is None:
         raise UnknownSeat()
     now = utcnow()
     address = _address(request)
@@ -159,86 +160,84 @@ async def seat_sign_in(
             now=now,
         ),
     )
-    return await run_in_threadpool(
-        _check_in_at_seat,
-        request,
-        token=token,
-        checked=checked,
-        id_code=id_code,
-        language=language,
-        address=address,
-        now=now,
-    )
-
-
-def _check_in_at_seat(
-    request: Request,
-    *,
-    token: str,
-    checked: CheckedPassword | ExamError,
-    id_code: str,
-    language: Language,
-    address: str,
-    now: datetime,
-) -> Response:
-    settings = request.app.state.settings
-    set_locale(language.value)
-    with unit_of_work(request.app, write=True) as db:
-        seat = _seat(request, db, token)
-        room = db.get_one(Room, seat.room_id)
-
-        def again(message: str, status_code: int) -> Response:
-            sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
-            return render(
-                request,
-                "seat/sign_in.html",
-                status_code=status_code,
-                seat=seat,
-                room=room,
-                sitting=sitting,
-                upcoming=None,
-                token=token,
-                error=message,
-                id_code=id_code,
-                signed_in_student=False,
-                timezone=settings.timezone,
-            )
-
-        if isinstance(checked, ExamError):
-            return again(checked.translated(), checked.status_code)
+    outcome: SeatCheckIn | None = None
+    # Too many failed attempts: refused before anything is written.
+    refusal = checked if isinstance(checked, ExamError) else None
+    if not isinstance(checked, ExamError):
         try:
-            outcome = check_in(
-                db,
-                settings,
-                seat=seat,
+            outcome = await request.app.state.writer.run(
+                check_in_at_seat,
+                seat_id=seat_id,
                 checked=checked,
                 language=language,
                 address=address,
                 now=now,
             )
-        except ExamError as refusal:
-            # A raised refusal keeps nothing of this sign-in (a wrong password is returned, not
-            # raised, so its failure count is committed for the rate limit).
-            db.rollback()
-            return again(refusal.translated(), refusal.status_code)
-        if outcome.wrong_credentials is not None:
-            return again(outcome.wrong_credentials.translated(), 401)
-        assert outcome.user is not None
-        if outcome.refused is not None:
-            return render(
-                request,
-                "seat/refused.html",
-                status_code=403,
-                seat=seat,
-                room=room,
-                reasons=reason_messages(outcome.refused),
-                token=token,
-            )
-        user_id, password_hash = outcome.user.id, outcome.user.password_hash
+        except ExamError as raised:  # nothing of this sign-in was kept
+            refusal = raised
+        else:  # a wrong password: its failure was kept, for the rate limit
+            refusal = outcome.wrong_credentials
+    if refusal is not None:
+        return await run_in_threadpool(
+            _sign_in_again, request, token=token, id_code=id_code, language=language, error=refusal
+        )
+    assert outcome is not None
+    if outcome.refused_reasons is not None:
+        return await run_in_threadpool(
+            _refused_by_gates, request, token=token, language=language, outcome=outcome
+        )
+    assert outcome.user_id is not None
+    assert outcome.password_hash is not None
     response = RedirectResponse("/exam", status_code=303)
-    write_session(response, settings, user_id=user_id, pwd_hash=password_hash)
+    write_session(
+        response,
+        request.app.state.settings,
+        user_id=outcome.user_id,
+        pwd_hash=outcome.password_hash,
+    )
     remember_language(response, request, language.value)
     return response
+
+
+def _sign_in_again(
+    request: Request, *, token: str, id_code: str, language: Language, error: ExamError
+) -> Response:
+    """The sign-in form again, with why the sign-in was refused."""
+    settings = request.app.state.settings
+    set_locale(language.value)
+    with short_session(request.app) as db:
+        seat = _seat(request, db, token)
+        return render(
+            request,
+            "seat/sign_in.html",
+            status_code=error.status_code,
+            seat=seat,
+            room=db.get_one(Room, seat.room_id),
+            sitting=current_sitting(db, settings, room_id=seat.room_id, now=utcnow()),
+            upcoming=None,
+            token=token,
+            error=error.translated(),
+            id_code=id_code,
+            signed_in_student=False,
+            timezone=settings.timezone,
+        )
+
+
+def _refused_by_gates(
+    request: Request, *, token: str, language: Language, outcome: SeatCheckIn
+) -> Response:
+    set_locale(language.value)
+    with short_session(request.app) as db:
+        seat = _seat(request, db, token)
+        return render(
+            request,
+            "seat/refused.html",
+            status_code=403,
+            seat=seat,
+            room=db.get_one(Room, seat.room_id),
+            reasons=reason_texts(outcome.refused_reasons or ()),
+            token=token,
+        )
 
 
 @router.get("/exam", dependencies=[SebForExamPage])

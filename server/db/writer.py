@@ -1,0 +1,309 @@
+"""The writer: where the exam's hot writes (saves, sign-ins) run, grouped into one transaction.
+
+A write job is a function ``job(db, settings, **arguments)`` registered with ``@write_job``. The
+request hands it to the application's writer with ``await app.state.writer.run(job, ...)`` and
+is answered once the group the job ran in has committed (``server.db.group_commit``).
+
+Two writers run jobs the same way and differ only in where:
+
+* ``ThreadWriter``: the group writer thread of this process. The tests use it (they run the
+  application in one rolled-back session), and so does an in-memory database.
+* ``ProcessWriter``: the group writer in a process of its own, fed through a pipe. SQLite has one
+  write lock, and a writer thread that shares the interpreter with the request threads holds it
+  about four times as long as its own CPU time: sqlite3 lets go of the interpreter around every
+  statement and the thread then waits to win it back (docs/BENCHMARKS.md, "What limits it"). In a
+  process of its own the writer wins it at once, the lock is held for the work only, and the
+  work runs on the second core.
+
+Nothing changes for durability: the writer answers after COMMIT, and a writer process that dies
+fails its waiting requests, which the page retries; it is started again for the next ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import itertools
+import logging
+import multiprocessing
+import pickle
+import queue
+import threading
+from collections.abc import Callable
+from functools import partial
+from multiprocessing.connection import Connection
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.db.engine import create_db_engine, make_sessionmaker, write_intent
+from server.db.group_commit import GroupWriter, Pending
+from server.events.store import Envelope, install_publisher
+from server.processes import die_with_parent
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Job = Callable[..., T]
+
+_JOBS: dict[str, Job[Any]] = {}
+
+
+def job_name(job: Job[Any]) -> str:
+    return f"{job.__module__}:{job.__qualname__}"
+
+
+def write_job(job: Job[T]) -> Job[T]:
+    """Register ``job(db, settings, **arguments)`` to run in the writer.
+
+    Its arguments and its result (or the exception it raises) cross a process boundary: plain
+    values and dataclasses, not ORM objects.
+    """
+    _JOBS[job_name(job)] = job
+    return job
+
+
+def _resolve(name: str) -> Job[Any]:
+    """The registered job of this name, importing its module in a fresh writer process."""
+    if name not in _JOBS:
+        module, _, _ = name.partition(":")
+        importlib.import_module(module)
+    try:
+        return _JOBS[name]
+    except KeyError:
+        raise LookupError(f"{name} is not a write job") from None
+
+
+class Writer(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    async def run(self, job: Job[T], /, **arguments: Any) -> T: ...
+
+
+class ThreadWriter:
+    """Jobs run by this process's group writer thread."""
+
+    def __init__(
+        self, open_session: Callable[[], Session], settings: Settings, *, close: bool = True
+    ) -> None:
+        self.group_writer = GroupWriter(open_session, close=close)
+        self._settings = settings
+
+    def start(self) -> None:
+        self.group_writer.start()
+
+    def stop(self) -> None:
+        self.group_writer.stop()
+
+    async def run(self, job: Job[T], /, **arguments: Any) -> T:
+        _resolve(job_name(job))  # the same refusal as the process writer's for an unregistered job
+        return await self.group_writer.write(partial(job, settings=self._settings, **arguments))
+
+
+class WriterGone(RuntimeError):
+    """The writer process ended before it answered: the write may or may not be stored."""
+
+
+class ProcessWriter:
+    """Jobs run by a group writer in a child process of this one.
+
+    The pipe carries ``(number, job name, arguments)`` to the child and ``("events", [...])`` and
+    ``("done", number, result, error)`` back. The room events a group stored are published here,
+    by this process's publisher, before the group's requests are answered: the same order as
+    the thread writer's.
+    """
+
+    def __init__(self, settings: Settings, publish: Callable[[Envelope], None] | None) -> None:
+        self._settings = settings
+        self._publish = publish
+        self._numbers = itertools.count()
+        self._waiting: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
+        self._waiting_lock = threading.Lock()
+        self._outbox: queue.SimpleQueue[tuple[int, str, dict[str, Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._connection: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(theirs, self._settings), name="emtihan-writer", daemon=True
+        )
+        self._process.start()
+        theirs.close()
+        self._connection = ours
+        self._threads = [
+            threading.Thread(target=self._send, args=(ours,), name="writer-out", daemon=True),
+            threading.Thread(target=self._receive, args=(ours,), name="writer-in", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Let the child store what is in line, then wait for it to end."""
+        self._stopping = True
+        self._outbox.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        if self._process is not None:
+            self._process.join(timeout=30)
+            if self._process.is_alive():
+                self._process.kill()
+        self._fail_waiting()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def run(self, job: Job[T], /, **arguments: Any) -> T:
+        name = job_name(job)
+        _resolve(name)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        number = next(self._numbers)
+        with self._waiting_lock:
+            self._waiting[number] = (loop, future)
+        self._outbox.put((number, name, arguments))
+        try:
+            return await future
+        finally:
+            with self._waiting_lock:
+                self._waiting.pop(number, None)
+
+    def _send(self, connection: Connection) -> None:
+        # A thread of its own: a child busy with a long group fills the pipe, and the event loop
+        # must not block on it.
+        while (message := self._outbox.get()) is not None:
+            try:
+                connection.send(message)
+            except (OSError, ValueError):
+                self._answer(message[0], None, WriterGone("the writer process has ended"))
+        with contextlib.suppress(OSError, ValueError):
+            connection.send(None)
+
+    def _receive(self, connection: Connection) -> None:
+        while True:
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):
+                break
+            if message[0] == "events":
+                for envelope in message[1]:
+                    self._publish_safely(envelope)
+            else:
+                _, number, result, error = message
+                self._answer(number, result, error)
+        self._fail_waiting()
+        if not self._stopping:
+            log.error("the writer process ended; starting another")
+            self._restart()
+
+    def _restart(self) -> None:
+        if self._process is not None:
+            self._process.join(timeout=5)
+        # End the sender, which still writes to the dead pipe. What it had not sent was failed
+        # with the rest (``_fail_waiting``): the pages retry it, so it is dropped, not resent.
+        self._outbox.put(None)
+        self._threads[0].join(timeout=5)
+        while True:
+            try:
+                self._outbox.get_nowait()
+            except queue.Empty:
+                break
+        self.start()
+
+    def _publish_safely(self, envelope: Envelope) -> None:
+        if self._publish is None:
+            return
+        try:
+            self._publish(envelope)
+        except Exception:
+            log.exception("publishing a room event failed")
+
+    def _answer(self, number: int, result: Any, error: BaseException | None) -> None:
+        with self._waiting_lock:
+            waiting = self._waiting.get(number)
+        if waiting is None:
+            return
+        loop, future = waiting
+        loop.call_soon_threadsafe(_settle, future, result, error)
+
+    def _fail_waiting(self) -> None:
+        with self._waiting_lock:
+            waiting = list(self._waiting.values())
+        for loop, future in waiting:
+            loop.call_soon_threadsafe(
+                _settle, future, None, WriterGone("the writer process ended before it answered")
+            )
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _portable(error: BaseException | None) -> BaseException | None:
+    """The exception as it can cross the pipe: itself, or its description if it cannot."""
+    if error is None:
+        return None
+    try:
+        pickle.dumps(error)
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _serve(connection: Connection, settings: Settings) -> None:
+    """The writer process: a group writer fed from the pipe until it closes or says stop."""
+    die_with_parent()
+    engine = create_db_engine(settings.resolved_database_url())
+    maker = make_sessionmaker(write_intent(engine))
+    stored: list[Envelope] = []
+    # The writer thread publishes a group's events at its commit; they go back to the server.
+    install_publisher(stored.append)
+    writer = GroupWriter(maker)
+    writer.start()
+
+    def settle_for(number: int) -> Callable[[Any, BaseException | None], None]:
+        def settle(result: Any, error: BaseException | None) -> None:
+            # Called by the writer thread after the commit, so its events are all in ``stored``.
+            if stored:
+                connection.send(("events", list(stored)))
+                stored.clear()
+            try:
+                connection.send(("done", number, result, _portable(error)))
+            except Exception as unsendable:  # a result that does not pickle
+                connection.send(("done", number, None, _portable(unsendable)))
+
+        return settle
+
+    try:
+        while True:
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):
+                break
+            if message is None:
+                break
+            number, name, arguments = message
+            try:
+                job = _resolve(name)
+            except LookupError as unknown:
+                connection.send(("done", number, None, unknown))
+                continue
+            writer.put(Pending(partial(job, settings=settings, **arguments), settle_for(number)))
+    finally:
+        writer.stop()
+        engine.dispose()

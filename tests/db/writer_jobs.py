@@ -1,0 +1,41 @@
+"""Write jobs for tests/db/test_writer.py, in a module the writer process can import."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.db.writer import write_job
+from server.errors import TooManyAttempts
+
+
+@write_job
+def insert_mark(db: Session, settings: Settings, *, n: int) -> int:
+    db.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+    return n * 10
+
+
+@write_job
+def refuse_after_writing(db: Session, settings: Settings, *, minutes: int) -> int:
+    db.execute(text("INSERT INTO marks (n) VALUES (99)"))
+    raise TooManyAttempts(minutes=minutes)
+
+
+@write_job
+def writer_pid(db: Session, settings: Settings) -> int:
+    return os.getpid()
+
+
+@write_job
+def insert_slowly(db: Session, settings: Settings, *, n: int, seconds: float) -> int:
+    db.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+    time.sleep(seconds)
+    return n
+
+
+def not_a_job(db: Session, settings: Settings) -> int:
+    return 0
