@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from functools import partial
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.auth.dependencies import ProctorUser
+from server.config import Settings
 from server.db import DbSession, utcnow
-from server.db.session import after_commit
+from server.db.writer import write_job
 from server.errors import NotFound
-from server.models import Room
+from server.models import Room, User
 from server.proctor import service
 from server.proctor.actions import may_watch, require_room
 from server.proctor.console import done
@@ -50,29 +53,54 @@ def open_room(db: DbSession, user: ProctorUser, exam_id: int, room_id: int) -> R
 
 
 @router.post("/exams/{exam_id}/rooms/{room_id}/admit/{attempt_id}")
-def admit(
+async def admit(
     request: Request,
-    db: DbSession,
     user: ProctorUser,
     exam_id: int,
     room_id: int,
     attempt_id: int,
     late: Annotated[bool, Form()] = False,
 ) -> Response:
-    sitting = service.sitting_or_404(db, exam_id=exam_id, room_id=room_id)
-    require_room(db, user, sitting)
-    service.admit(
-        db,
-        request.app.state.settings,
-        sitting=sitting,
+    """Admit one student: at an exam's start a proctor admits a room of 50 within minutes, so
+    the write goes to the writer with the saves and sign-ins (``server.db.writer``)."""
+    await request.app.state.writer.run(
+        admit_in_room,
+        exam_id=exam_id,
+        room_id=room_id,
         attempt_id=attempt_id,
-        proctor=user,
+        proctor_id=user.id,
         late_entry_permitted=late,
         now=utcnow(),
     )
     # The student's paper is rendered now, in the check-in window, not at the start.
-    after_commit(db, partial(prepare_questions, request.app, attempt_id))
+    await run_in_threadpool(prepare_questions, request.app, attempt_id)
     return done(request, exam_id, room_id)
+
+
+@write_job
+def admit_in_room(
+    db: Session,
+    settings: Settings,
+    *,
+    exam_id: int,
+    room_id: int,
+    attempt_id: int,
+    proctor_id: int,
+    late_entry_permitted: bool,
+    now: datetime,
+) -> None:
+    proctor = db.get_one(User, proctor_id)
+    sitting = service.sitting_or_404(db, exam_id=exam_id, room_id=room_id)
+    require_room(db, proctor, sitting)
+    service.admit(
+        db,
+        settings,
+        sitting=sitting,
+        attempt_id=attempt_id,
+        proctor=proctor,
+        late_entry_permitted=late_entry_permitted,
+        now=now,
+    )
 
 
 @router.get("/rooms/{room_id}/seat-links")

@@ -112,18 +112,36 @@ def attempt_status(request: Request, claim: StudentClaim, attempt_id: int) -> JS
 
 
 @router.post("/exam/attempts/{attempt_id}/window")
-def take_window(request: Request, claim: StudentClaim, attempt_id: int) -> JSONResponse:
-    with unit_of_work(request.app, write=True) as db:
-        attempt, start = own_attempt(db, request, claim, attempt_id)
-        now = utcnow()
-        window = seat_attempts.open_window(db, attempt=attempt, start=start, now=now)
-        body = {
-            "client": window.client,
-            "last_seq": window.last_seq,
-            "server_ms": _ms(now),
-            "deadline_ms": _ms(attempt.deadline),
-        }
+async def take_window(request: Request, claim: StudentClaim, attempt_id: int) -> JSONResponse:
+    """Give this browser window the attempt: every page of the room asks at the exam's start."""
+    body = await request.app.state.writer.run(
+        claim_window,
+        claim=claim,
+        attempt_id=attempt_id,
+        seb=headers_of(request, request.app.state.settings),
+        now=utcnow(),
+    )
     return JSONResponse(body, headers=NO_STORE)
+
+
+@write_job
+def claim_window(
+    db: Session,
+    settings: Settings,
+    *,
+    claim: SessionClaim,
+    attempt_id: int,
+    seb: SebHeaders,
+    now: datetime,
+) -> dict[str, Any]:
+    attempt, start = attempt_of_claim(db, claim=claim, attempt_id=attempt_id, seb=seb)
+    window = seat_attempts.open_window(db, attempt=attempt, start=start, now=now)
+    return {
+        "client": window.client,
+        "last_seq": window.last_seq,
+        "server_ms": _ms(now),
+        "deadline_ms": _ms(attempt.deadline),
+    }
 
 
 class SaveRequest(BaseModel):
