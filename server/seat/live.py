@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from datetime import datetime
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.orm import Session
 
 from server.auth.dependencies import StudentSocketUser
+from server.config import Settings
 from server.db import utcnow
-from server.db.engine import WRITE_INTENT
+from server.db.writer import write_job
 from server.events.store import emit
 from server.models import Attempt, Student, User
 from server.seat.closing import CLOSED_STATES
@@ -37,22 +40,24 @@ def _own_open_attempt(websocket: WebSocket, user: User, attempt_id: int) -> tupl
         return (attempt.exam_id, attempt.room_id)
 
 
-def _presence(websocket: WebSocket, attempt_id: int, *, online: bool) -> None:
-    with websocket.app.state.sessionmaker() as db:
-        db.connection(execution_options={WRITE_INTENT: True})
-        attempt = db.get(Attempt, attempt_id)
-        if attempt is None or attempt.room_id is None or attempt.state in CLOSED_STATES:
-            return
-        emit(
-            db,
-            exam_id=attempt.exam_id,
-            room_id=attempt.room_id,
-            kind="presence",
-            attempt_id=attempt.id,
-            payload={"online": online},
-            now=utcnow(),
-        )
-        db.commit()
+@write_job
+def record_presence(
+    db: Session, settings: Settings, *, attempt_id: int, online: bool, now: datetime
+) -> None:
+    """The page's line opened or closed: an event for the proctor's grid. A writer's job: at an
+    exam's start every page of every room opens its line within a minute."""
+    attempt = db.get(Attempt, attempt_id)
+    if attempt is None or attempt.room_id is None or attempt.state in CLOSED_STATES:
+        return
+    emit(
+        db,
+        exam_id=attempt.exam_id,
+        room_id=attempt.room_id,
+        kind="presence",
+        attempt_id=attempt.id,
+        payload={"online": online},
+        now=now,
+    )
 
 
 @router.websocket("/exam/attempts/{attempt_id}/live")
@@ -68,7 +73,8 @@ async def attempt_live(websocket: WebSocket, user: StudentSocketUser, attempt_id
         return
     dispatcher = websocket.app.state.dispatcher
     queue = dispatcher.watch_attempt(attempt_id)
-    await asyncio.to_thread(_presence, websocket, attempt_id, online=True)
+    writer = websocket.app.state.writer
+    await writer.run(record_presence, attempt_id=attempt_id, online=True, now=utcnow())
 
     async def watch() -> None:
         while True:
@@ -95,6 +101,6 @@ async def attempt_live(websocket: WebSocket, user: StudentSocketUser, attempt_id
                 await task
         dispatcher.unwatch_attempt(attempt_id, queue)
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(_presence, websocket, attempt_id, online=False)
+            await writer.run(record_presence, attempt_id=attempt_id, online=False, now=utcnow())
         with contextlib.suppress(RuntimeError):
             await websocket.close()
