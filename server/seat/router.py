@@ -24,8 +24,10 @@ from server.auth.dependencies import MaybeUser, Public, StudentUser
 from server.auth.passwords import in_argon2_thread
 from server.auth.router import remember_language
 from server.auth.service import CheckedPassword, check_password
+from server.config import Settings
 from server.db import DbSession, utcnow
 from server.db.session import short_session
+from server.db.writer import write_job
 from server.errors import ExamError
 from server.i18n import set_locale
 from server.models import Discipline, Language, Result, Room, Seat, User
@@ -303,15 +305,20 @@ def finish_page(request: Request, db: DbSession, user: StudentUser, attempt_id: 
 
 
 @router.post("/exam/attempts/{attempt_id}/finish", dependencies=[SebForAttempt])
-def finish(request: Request, db: DbSession, user: StudentUser, attempt_id: int) -> Response:
-    attempt = _own_attempt(db, user, attempt_id)
-    sitting = seat_attempts.sitting_of(db, attempt)
-    seat_attempts.finish(
-        db,
-        request.app.state.settings,
-        attempt=attempt,
-        user=user,
-        start=sitting.start,
-        now=utcnow(),
+async def finish(request: Request, user: StudentUser, attempt_id: int) -> Response:
+    """Finish before time. At the end of an exam every room finishes within a minute, so the
+    closing and scoring are the writer's job (``server.db.writer``)."""
+    await request.app.state.writer.run(
+        finish_attempt, user_id=user.id, attempt_id=attempt_id, now=utcnow()
     )
     return RedirectResponse("/exam", status_code=303)
+
+
+@write_job
+def finish_attempt(
+    db: Session, settings: Settings, *, user_id: int, attempt_id: int, now: datetime
+) -> None:
+    user = db.get_one(User, user_id)
+    attempt = _own_attempt(db, user, attempt_id)
+    sitting = seat_attempts.sitting_of(db, attempt)
+    seat_attempts.finish(db, settings, attempt=attempt, user=user, start=sitting.start, now=now)
