@@ -55,6 +55,10 @@ class LocalBroker:
         self._deliver = None
 
 
+# The most events in one pipeline to Redis.
+PUBLISH_BATCH = 500
+
+
 class RedisBroker:
     """Several processes or hosts: every process publishes to and listens on one Redis channel."""
 
@@ -67,12 +71,15 @@ class RedisBroker:
         self._deliver: Deliver | None = None
         self._on_resync: Callable[[], None] = lambda: None
         self._ready = asyncio.Event()
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._publisher: asyncio.Task[None] | None = None
 
     async def start(self, deliver: Deliver, on_resync: Callable[[], None]) -> None:
         self._loop = asyncio.get_running_loop()
         self._deliver = deliver
         self._on_resync = on_resync
         self._listener = asyncio.create_task(self._listen(), name="redis-events")
+        self._publisher = asyncio.create_task(self._publish_waiting(), name="redis-publish")
         # Serve only once subscribed, so no event committed after start-up is missed.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._ready.wait(), timeout=5)
@@ -86,16 +93,33 @@ class RedisBroker:
         except RuntimeError:
             running = None
         if running is self._loop:
-            self._loop.create_task(self._send(message))
+            self._outbox.put_nowait(message)
         else:
-            asyncio.run_coroutine_threadsafe(self._send(message), self._loop)
+            self._loop.call_soon_threadsafe(self._outbox.put_nowait, message)
 
-    async def _send(self, message: str) -> None:
+    async def _publish_waiting(self) -> None:
+        """Publish on one connection, in pipelines of whatever is waiting.
+
+        A writer's group stores up to hundreds of events at once. One publish per event, each
+        on a connection of the pool, emptied the pool at 2,000 examinees ("Too many
+        connections") and the consoles fell back on reading the gaps from the database.
+        """
+        while True:
+            batch = [await self._outbox.get()]
+            while len(batch) < PUBLISH_BATCH and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            await self._send(batch)
+
+    async def _send(self, batch: list[str]) -> None:
         try:
-            await self._redis.publish(CHANNEL, message)
+            async with self._redis.pipeline(transaction=False) as pipeline:
+                for message in batch:
+                    pipeline.publish(CHANNEL, message)
+                await pipeline.execute()
         except Exception:
-            # The event is stored; consoles recover it from the database when they see the gap.
-            log.exception("could not publish a room event to Redis")
+            # The events are stored; consoles recover them from the database when they see
+            # the gap.
+            log.exception("could not publish %d room event(s) to Redis", len(batch))
 
     async def _listen(self) -> None:
         delay = 0.2
@@ -120,6 +144,15 @@ class RedisBroker:
                 delay = min(delay * 2, 5.0)
 
     async def stop(self) -> None:
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
+            waiting = []
+            while not self._outbox.empty():
+                waiting.append(self._outbox.get_nowait())
+            if waiting:
+                await self._send(waiting)
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
