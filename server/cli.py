@@ -68,8 +68,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (off: the reverse proxy logs them).")
+    ] = False,
 ) -> None:
-    """Serve the web application with uvicorn."""
+    """Serve the web application with uvicorn.
+
+    uvicorn's access log formats and writes a line per request on the event loop, which every
+    request shares: at an exam's start that is hundreds of lines a second, so it is off unless
+    asked for.
+    """
     import uvicorn
 
     uvicorn.run(
@@ -79,6 +87,7 @@ def serve(
         workers=workers,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
+        access_log=access_log,
     )
 
 

@@ -181,3 +181,19 @@ def test_seat_links_are_signed_and_lead_to_the_seat(cli_database: str) -> None:
     get_settings.cache_clear()
     assert seat_from_token(get_settings(), url.rsplit("/", 1)[1]) is not None
     assert runner.invoke(app, ["seat", "links", "--room", "NOPE"]).exit_code == 1
+
+
+@pytest.mark.parametrize(("flags", "logged"), [([], False), (["--access-log"], True)])
+def test_serve_leaves_the_access_log_off_unless_asked(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], logged: bool
+) -> None:
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: calls.append(options))
+
+    result = runner.invoke(app, ["serve", "--port", "8123", *flags])
+
+    assert result.exit_code == 0, result.output
+    assert calls[0]["access_log"] is logged
+    assert calls[0]["port"] == 8123
