@@ -29,9 +29,9 @@ from server.db.writer import write_job
 from server.errors import Forbidden, NotSignedIn
 from server.models import Attempt, Exam, ExamRoom, Role, Student, User
 from server.seat import attempts as seat_attempts
-from server.seat.errors import AttemptClosed, AttemptNotFound, SebRequired
+from server.seat.errors import AttemptClosed, AttemptNotFound
 from server.seat.saves import Save, SaveReceipt, save_answer
-from server.seat.seb import SebHeaders, SebKeys, headers_of, verify
+from server.seat.seb import SebHeaders, SebKeys, enforce_headers, headers_of
 
 router = APIRouter()
 
@@ -89,8 +89,7 @@ def attempt_of_claim(
         raise NotSignedIn()
     if role != Role.STUDENT:
         raise Forbidden()
-    if not verify(SebKeys.of(config_keys, browser_keys), seb).allowed:
-        raise SebRequired()
+    enforce_headers(SebKeys.of(config_keys, browser_keys), seb)
     if held is None:  # the room was taken off the exam after sign-in
         raise AttemptClosed()
     return attempt, start
