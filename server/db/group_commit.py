@@ -60,8 +60,9 @@ def _transient(error: BaseException) -> bool:
     return getattr(getattr(error, "orig", None), "sqlstate", None) in _TRANSIENT
 
 
-def _settle_future(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():  # the request went away; what was stored stays stored
+def settle_future(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """Hand a writer's outcome to the waiting request, on the request's event loop."""
+    if future.done():  # the request went away (cancelled); what was stored stays stored
         return
     if error is not None:
         future.set_exception(error)
@@ -107,7 +108,7 @@ class GroupWriter:
         future: asyncio.Future[T] = loop.create_future()
 
         def settle(result: Any, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_settle_future, future, result, error)
+            loop.call_soon_threadsafe(settle_future, future, result, error)
 
         self.put(Pending(work, settle))
         return await future

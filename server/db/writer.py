@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db.engine import create_db_engine, make_sessionmaker, write_intent
-from server.db.group_commit import GroupWriter, Pending
+from server.db.group_commit import GroupWriter, Pending, settle_future
 from server.events.store import Envelope, install_publisher
 from server.processes import die_with_parent
 
@@ -126,7 +126,6 @@ class ProcessWriter:
         self._outbox: queue.SimpleQueue[tuple[int, str, dict[str, Any]] | None] = (
             queue.SimpleQueue()
         )
-        self._connection: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = False
@@ -139,7 +138,6 @@ class ProcessWriter:
         )
         self._process.start()
         theirs.close()
-        self._connection = ours
         self._threads = [
             threading.Thread(target=self._send, args=(ours,), name="writer-out", daemon=True),
             threading.Thread(target=self._receive, args=(ours,), name="writer-in", daemon=True),
@@ -234,24 +232,18 @@ class ProcessWriter:
         if waiting is None:
             return
         loop, future = waiting
-        loop.call_soon_threadsafe(_settle, future, result, error)
+        loop.call_soon_threadsafe(settle_future, future, result, error)
 
     def _fail_waiting(self) -> None:
         with self._waiting_lock:
             waiting = list(self._waiting.values())
         for loop, future in waiting:
             loop.call_soon_threadsafe(
-                _settle, future, None, WriterGone("the writer process ended before it answered")
+                settle_future,
+                future,
+                None,
+                WriterGone("the writer process ended before it answered"),
             )
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
 
 
 def _portable(error: BaseException | None) -> BaseException | None:
