@@ -27,10 +27,11 @@ class Settings(BaseSettings):
     secret_key: str = ""
     redis_url: str = ""
     # Threads per process for the routes' blocking work (queries, templates). Each of them
-    # competes for the one interpreter lock, and the thread holding SQLite's write lock waits for
-    # it after every statement: at 2,000 examinees 4 threads against 8 cut the save p50 from 629
-    # to 188 ms, at 500 the save p99 from 277-549 to 123 ms (docs/BENCHMARKS.md). Fewer than 4
-    # would let two slow staff requests (an import, a PDF) hold up the exam's pages.
+    # competes with the event loop for the one interpreter lock. With the writer process, more
+    # threads let more of 2,000 examinees open their paper (8: ~1,800, 16: all), but the busy
+    # threads then slow the saves the loop forwards (save p99 10-27 s) and memory grows to
+    # 680-750 MB; 4 keeps the saves fast (docs/BENCHMARKS.md). Fewer than 4 would let two slow
+    # staff requests (an import, a PDF) hold up the exam's pages.
     threads: int = Field(default=4, ge=2, le=200)
     # Where the exam's hot writes (saves, sign-ins) run: "process", a writer process of each
     # server process, which holds SQLite's write lock for the work only; or "thread", a thread
