@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -21,8 +20,7 @@ from server.db import make_sessionmaker
 from server.db.engine import write_intent
 from server.db.group_commit import MAX_TRIES, GroupWriter
 from server.db.session import after_commit
-
-T = TypeVar("T")
+from tests.support.aio import run_on_own_thread
 
 
 @pytest.fixture
@@ -36,7 +34,7 @@ def writer(sqlite_engine: Engine) -> Iterator[GroupWriter]:
         group_writer.stop()
 
 
-def _marks(engine: Engine) -> list[int]:
+def committed_marks(engine: Engine) -> list[int]:
     """What another connection sees: committed rows only."""
     with engine.connect() as connection:
         return list(connection.exec_driver_sql("SELECT n FROM marks ORDER BY n").scalars())
@@ -55,18 +53,11 @@ def _fail(session: Session) -> int:
     raise LookupError("refused after writing")
 
 
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on a thread of its own: in the full suite, Playwright's sync API keeps an
-    event loop running on the main thread, where ``asyncio.run`` refuses to start another."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
-
-
 def _gather(*writes: Callable[[], Awaitable[Any]]) -> list[Any]:
     async def together() -> list[Any]:
         return await asyncio.gather(*(write() for write in writes), return_exceptions=True)
 
-    return _run(together())
+    return run_on_own_thread(together())
 
 
 class _Hold:
@@ -105,9 +96,9 @@ def test_writes_that_line_up_are_committed_in_one_group_and_each_gets_its_own_re
         hold.release.set()
         return await asyncio.gather(first, *lined_up)
 
-    assert _run(scenario()) == [0, 10, 20, 30, 40]
+    assert run_on_own_thread(scenario()) == [0, 10, 20, 30, 40]
     assert writer.groups == 2
-    assert _marks(sqlite_engine) == [1, 2, 3, 4]
+    assert committed_marks(sqlite_engine) == [1, 2, 3, 4]
 
 
 def test_a_failing_piece_is_rolled_back_alone_and_its_caller_gets_the_error(
@@ -120,11 +111,11 @@ def test_a_failing_piece_is_rolled_back_alone_and_its_caller_gets_the_error(
         hold.release.set()
         return await asyncio.gather(first, *lined_up, return_exceptions=True)
 
-    results = _run(scenario())
+    results = run_on_own_thread(scenario())
     assert results[:2] == [0, 10]
     assert isinstance(results[2], LookupError)
     assert results[3] == 20
-    assert _marks(sqlite_engine) == [1, 2]  # not the failed piece's 99
+    assert committed_marks(sqlite_engine) == [1, 2]  # not the failed piece's 99
 
 
 def test_a_failed_commit_answers_every_piece_with_the_error_and_stores_nothing(
@@ -149,14 +140,14 @@ def test_a_failed_commit_answers_every_piece_with_the_error_and_stores_nothing(
         hold.release.set()
         return await asyncio.gather(first, *lined_up, return_exceptions=True)
 
-    results = _run(scenario())
+    results = run_on_own_thread(scenario())
     assert results[0] == 0
     assert all(isinstance(result, IntegrityError) for result in results[1:])
     assert ran == []
-    assert _marks(sqlite_engine) == []
+    assert committed_marks(sqlite_engine) == []
     # The writer goes on with the next group.
     assert _gather(partial(writer.write, _insert(5))) == [50]
-    assert _marks(sqlite_engine) == [5]
+    assert committed_marks(sqlite_engine) == [5]
 
 
 def test_after_commit_callbacks_run_for_the_pieces_that_were_kept(writer: GroupWriter) -> None:
@@ -222,7 +213,7 @@ def test_a_piece_that_met_a_deadlock_is_tried_again_in_a_group_of_its_own(
     else:
         assert isinstance(results[0], OperationalError)
     assert results[1] == 1000
-    assert _marks(sqlite_engine) == [*stored, 100]
+    assert committed_marks(sqlite_engine) == [*stored, 100]
 
 
 def test_stop_stores_what_is_in_line(sqlite_engine: Engine) -> None:
@@ -235,8 +226,8 @@ def test_stop_stores_what_is_in_line(sqlite_engine: Engine) -> None:
         await asyncio.to_thread(writer.stop)
         return await asyncio.gather(*lined_up)
 
-    assert _run(scenario()) == [10, 20, 30]
-    assert _marks(sqlite_engine) == [1, 2, 3]
+    assert run_on_own_thread(scenario()) == [10, 20, 30]
+    assert committed_marks(sqlite_engine) == [1, 2, 3]
 
 
 def test_a_writer_that_is_not_running_refuses_work(sqlite_engine: Engine) -> None:

@@ -9,10 +9,9 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -21,8 +20,8 @@ from server.config import Settings
 from server.db.writer import ProcessWriter, WriterGone
 from server.errors import TooManyAttempts
 from tests.db import writer_jobs
-
-T = TypeVar("T")
+from tests.db.test_group_commit import committed_marks
+from tests.support.aio import run_on_own_thread
 
 
 @pytest.fixture
@@ -33,17 +32,6 @@ def writer(sqlite_engine: Engine, db_file: Path) -> Iterator[ProcessWriter]:
         yield process_writer
     finally:
         process_writer.stop()
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    # On a thread of its own: Playwright's sync API keeps a loop running on the main thread.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
-
-
-def _marks(engine: Engine) -> list[int]:
-    with engine.connect() as connection:
-        return list(connection.exec_driver_sql("SELECT n FROM marks ORDER BY n").scalars())
 
 
 def test_jobs_run_in_another_process_and_are_committed_when_answered(
@@ -57,11 +45,11 @@ def test_jobs_run_in_another_process_and_are_committed_when_answered(
             )
         )
 
-    pid, *results = _run(scenario())
+    pid, *results = run_on_own_thread(scenario())
     assert pid == writer.pid
     assert pid != os.getpid()
     assert results == [10, 20, 30]
-    assert _marks(sqlite_engine) == [1, 2, 3]
+    assert committed_marks(sqlite_engine) == [1, 2, 3]
 
 
 def test_a_refusal_comes_back_as_itself_and_its_writes_are_rolled_back(
@@ -76,17 +64,17 @@ def test_a_refusal_comes_back_as_itself_and_its_writes_are_rolled_back(
             )
         )
 
-    refusal, stored = _run(scenario())
+    refusal, stored = run_on_own_thread(scenario())
     assert isinstance(refusal, TooManyAttempts)
     assert refusal.params == {"minutes": 15}
     assert "15" in refusal.translated()
     assert stored == 40
-    assert _marks(sqlite_engine) == [4]
+    assert committed_marks(sqlite_engine) == [4]
 
 
 def test_a_function_not_registered_as_a_job_is_refused(writer: ProcessWriter) -> None:
     with pytest.raises(LookupError, match="not a write job"):
-        _run(writer.run(writer_jobs.not_a_job))
+        run_on_own_thread(writer.run(writer_jobs.not_a_job))
 
 
 def test_a_killed_writer_fails_its_waiting_requests_and_another_takes_over(
@@ -107,8 +95,8 @@ def test_a_killed_writer_fails_its_waiting_requests_and_another_takes_over(
             await asyncio.sleep(0.05)
         return outcome, await writer.run(writer_jobs.insert_mark, n=8)
 
-    outcome, after = _run(scenario())
+    outcome, after = run_on_own_thread(scenario())
     assert isinstance(outcome, WriterGone)
     assert after == 80
     # The killed job was never committed; the kernel gave the write lock back with the process.
-    assert _marks(sqlite_engine) == [8]
+    assert committed_marks(sqlite_engine) == [8]

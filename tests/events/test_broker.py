@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 
 from server.events.broker import RedisBroker
 from server.events.store import Envelope
+from tests.support.aio import run_on_own_thread
 from tests.support.redis_server import redis_server
-
-T = TypeVar("T")
 
 BURST = 3000
 
@@ -25,12 +22,6 @@ BURST = 3000
 def redis_url(tmp_path: Path) -> Iterator[str]:
     with redis_server(tmp_path / "redis") as url:
         yield url
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    # On a thread of its own: Playwright's sync API keeps a loop running on the main thread.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
 
 
 def _event(seq: int) -> Envelope:
@@ -73,7 +64,7 @@ def test_a_burst_published_from_another_thread_arrives_whole_and_in_order(
         return received
 
     with caplog.at_level(logging.ERROR, logger="server.events.broker"):
-        received = _run(scenario())
+        received = run_on_own_thread(scenario())
 
     assert received == list(range(1, BURST + 1))
     assert caplog.records == []
