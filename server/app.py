@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from server.auth.dependencies import PasswordChangeRequired, verify_csrf
 from server.config import Settings, get_settings
 from server.db import create_db_engine, make_sessionmaker
+from server.db.reader import GroupReader
 from server.db.session import open_session
 from server.db.writer import ProcessWriter, ThreadWriter, Writer
 from server.errors import ExamError, InvalidInput, NotSignedIn
@@ -115,13 +116,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await broker.start(app.state.dispatcher.deliver, app.state.dispatcher.resync)
         install_publisher(broker.publish)
+        # A test's second client of the same application starts and ends its own writer and
+        # reader; the first client's are put back when it ends.
+        outer = (getattr(app.state, "writer", None), getattr(app.state, "reader", None))
         app.state.writer = _writer(app, settings, broker.publish, owns_engine=owns_engine)
         app.state.writer.start()
+        app.state.reader = GroupReader(
+            partial(open_session, app, write=False),
+            close=getattr(app.state, "single_session", None) is None,
+        )
+        app.state.reader.start()
         sweeper = asyncio.create_task(deadline_sweeper(app)) if settings.deadline_sweeper else None
         try:
             yield
         finally:
+            app.state.reader.stop()
             app.state.writer.stop()
+            if outer[0] is not None and outer[1] is not None:
+                app.state.writer, app.state.reader = outer
             install_publisher(None)
             await app.state.dispatcher.close()
             await broker.stop()

@@ -100,7 +100,7 @@ def staff_password_expired(user: User, *, now: datetime) -> bool:
     )
 
 
-def public() -> None:
+async def public() -> None:
     """Marks a route that anyone may open (sign-in page, health check, static files)."""
 
 
@@ -150,6 +150,32 @@ def account_valid(claim: SessionClaim, *, user_id: int, password_hash: str, acti
         and active
         and hmac.compare_digest(password_fingerprint(password_hash), claim.password_fingerprint)
     )
+
+
+def claimed_user(request: Request, db: Session) -> User | None:
+    """The signed-in user read in ``db``, or None: for a page read in one job (``GroupReader``)."""
+    claim = read_session(request, request.app.state.settings)
+    if claim is None:
+        return None
+    user = db.get(User, claim.user_id)
+    if user is None or not account_valid(
+        claim, user_id=user.id, password_hash=user.password_hash, active=user.is_active
+    ):
+        return None
+    request.state.user = user
+    return user
+
+
+def claimed_student(db: Session, claim: SessionClaim) -> User:
+    """The student a ``StudentClaim`` speaks for, read in ``db``, or a refusal."""
+    user = db.get(User, claim.user_id)
+    if user is None or not account_valid(
+        claim, user_id=user.id, password_hash=user.password_hash, active=user.is_active
+    ):
+        raise NotSignedIn()
+    if user.role != Role.STUDENT:
+        raise Forbidden()
+    return user
 
 
 Public = Depends(public)

@@ -70,6 +70,30 @@ def settle_future(future: asyncio.Future[Any], result: Any, error: BaseException
         future.set_result(result)
 
 
+Item = TypeVar("Item")
+
+
+def take_group(line: queue.SimpleQueue[Item | None], limit: int) -> tuple[list[Item], bool]:
+    """Wait for the first item in line, then take what else waits, up to ``limit`` in all.
+
+    Returns the group and whether the line said stop (``None``), after which nothing more is
+    taken.
+    """
+    first = line.get()
+    if first is None:
+        return [], True
+    group = [first]
+    while len(group) < limit:
+        try:
+            more = line.get_nowait()
+        except queue.Empty:
+            break
+        if more is None:
+            return group, True
+        group.append(more)
+    return group, False
+
+
 class GroupWriter:
     """The process's writer thread.
 
@@ -119,21 +143,9 @@ class GroupWriter:
 
     def _run(self) -> None:
         while True:
-            first = self._line.get()
-            if first is None:
-                return
-            group = [first]
-            stopping = False
-            while len(group) < MAX_GROUP:
-                try:
-                    more = self._line.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                group.append(more)
-            self._write(group)
+            group, stopping = take_group(self._line, MAX_GROUP)
+            if group:
+                self._write(group)
             if stopping:
                 return
 

@@ -16,21 +16,27 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from server.admission.service import reason_texts
-from server.auth.cookies import write_session
-from server.auth.dependencies import MaybeUser, Public, StudentUser
+from server.auth.cookies import SessionClaim, write_session
+from server.auth.dependencies import (
+    MaybeUser,
+    Public,
+    StudentClaim,
+    claimed_student,
+    claimed_user,
+)
 from server.auth.passwords import in_argon2_thread
 from server.auth.router import remember_language
 from server.auth.service import CheckedPassword, check_password
 from server.config import Settings
 from server.db import DbSession, utcnow
+from server.db.reader import in_reader
 from server.db.session import short_session
 from server.db.writer import write_job
 from server.errors import ExamError
 from server.i18n import set_locale
-from server.models import Discipline, Language, Result, Room, Seat, User
+from server.models import Attempt, Discipline, Exam, Language, Result, Room, Seat, User
 from server.seat import attempts as seat_attempts
 from server.seat.checkin import SeatCheckIn, check_in_at_seat
 from server.seat.enrolment import SEAT_COOKIE, SeatClaim, enrolled_seat, write_seat_cookie
@@ -38,7 +44,15 @@ from server.seat.errors import AttemptNotFound, UnknownSeat
 from server.seat.links import seat_from_token, seat_token
 from server.seat.questions import questions_html
 from server.seat.saves import attempt_for
-from server.seat.seb import SebForAttempt, SebForExamPage, SebForSeatToken, enforce_for_room
+from server.seat.seb import (
+    SebForSeatToken,
+    SebHeaders,
+    SebKeys,
+    enforce,
+    enforce_for_room,
+    enforce_headers,
+    headers_of,
+)
 from server.seat.sittings import current_sitting, next_sitting
 from server.seat.views import paper_view
 from server.web import render
@@ -90,9 +104,20 @@ def _sign_in_page(
     )
 
 
-@router.get("/seat/{token}", dependencies=[Public, SebForSeatToken])
-def seat_page(request: Request, db: DbSession, token: str, user: MaybeUser) -> Response:
-    return _sign_in_page(request, db, seat=_seat(request, db, token), token=token, user=user)
+# The pages every seat of the university opens within the same minutes (the start page, the
+# waiting page, the paper, finishing) are read and rendered in one reader job each
+# (``server.db.reader``), not in dependencies and a handler that each take a thread job.
+
+
+@router.get("/seat/{token}", dependencies=[Public])
+async def seat_page(request: Request, token: str) -> Response:
+    return await in_reader(request, partial(_seat_page, request, token))
+
+
+def _seat_page(request: Request, token: str, db: Session) -> Response:
+    seat = _seat(request, db, token)
+    enforce_for_room(request, db, seat.room_id)
+    return _sign_in_page(request, db, seat=seat, token=token, user=claimed_user(request, db))
 
 
 @router.get("/seat", dependencies=[Public])
@@ -180,13 +205,22 @@ async def seat_sign_in(
         else:  # a wrong password: its failure was kept, for the rate limit
             refusal = outcome.wrong_credentials
     if refusal is not None:
-        return await run_in_threadpool(
-            _sign_in_again, request, token=token, id_code=id_code, language=language, error=refusal
+        return await in_reader(
+            request,
+            partial(
+                _sign_in_again,
+                request,
+                token=token,
+                id_code=id_code,
+                language=language,
+                error=refusal,
+            ),
         )
     assert outcome is not None
     if outcome.refused_reasons is not None:
-        return await run_in_threadpool(
-            _refused_by_gates, request, token=token, language=language, outcome=outcome
+        return await in_reader(
+            request,
+            partial(_refused_by_gates, request, token=token, language=language, outcome=outcome),
         )
     assert outcome.user_id is not None
     assert outcome.password_hash is not None
@@ -202,54 +236,65 @@ async def seat_sign_in(
 
 
 def _sign_in_again(
-    request: Request, *, token: str, id_code: str, language: Language, error: ExamError
+    request: Request,
+    db: Session,
+    *,
+    token: str,
+    id_code: str,
+    language: Language,
+    error: ExamError,
 ) -> Response:
     """The sign-in form again, with why the sign-in was refused."""
     settings = request.app.state.settings
     set_locale(language.value)
-    with short_session(request.app) as db:
-        seat = _seat(request, db, token)
-        return render(
-            request,
-            "seat/sign_in.html",
-            status_code=error.status_code,
-            seat=seat,
-            room=db.get_one(Room, seat.room_id),
-            sitting=current_sitting(db, settings, room_id=seat.room_id, now=utcnow()),
-            upcoming=None,
-            token=token,
-            error=error.translated(),
-            id_code=id_code,
-            signed_in_student=False,
-            timezone=settings.timezone,
-        )
+    seat = _seat(request, db, token)
+    return render(
+        request,
+        "seat/sign_in.html",
+        status_code=error.status_code,
+        seat=seat,
+        room=db.get_one(Room, seat.room_id),
+        sitting=current_sitting(db, settings, room_id=seat.room_id, now=utcnow()),
+        upcoming=None,
+        token=token,
+        error=error.translated(),
+        id_code=id_code,
+        signed_in_student=False,
+        timezone=settings.timezone,
+    )
 
 
 def _refused_by_gates(
-    request: Request, *, token: str, language: Language, outcome: SeatCheckIn
+    request: Request, db: Session, *, token: str, language: Language, outcome: SeatCheckIn
 ) -> Response:
     set_locale(language.value)
-    with short_session(request.app) as db:
-        seat = _seat(request, db, token)
-        return render(
-            request,
-            "seat/refused.html",
-            status_code=403,
-            seat=seat,
-            room=db.get_one(Room, seat.room_id),
-            reasons=reason_texts(outcome.refused_reasons or ()),
-            token=token,
-        )
+    seat = _seat(request, db, token)
+    return render(
+        request,
+        "seat/refused.html",
+        status_code=403,
+        seat=seat,
+        room=db.get_one(Room, seat.room_id),
+        reasons=reason_texts(outcome.refused_reasons or ()),
+        token=token,
+    )
 
 
-@router.get("/exam", dependencies=[SebForExamPage])
-def exam_page(request: Request, db: DbSession, user: StudentUser) -> Response:
+@router.get("/exam")
+async def exam_page(request: Request, claim: StudentClaim) -> Response:
+    """Whatever the student's attempt is at: waiting, admitted, the paper, the result."""
+    return await in_reader(request, partial(_exam_page, request, claim))
+
+
+def _exam_page(request: Request, claim: SessionClaim, db: Session) -> Response:
     settings = request.app.state.settings
+    user = request.state.user = claimed_student(db, claim)
     student = seat_attempts.student_of(db, user)
     attempt = seat_attempts.latest_attempt(db, student) if student else None
     if attempt is None:
         return render(request, "seat/no_attempt.html")
     sitting = seat_attempts.sitting_of(db, attempt)
+    enforce(request, SebKeys.of_exam(sitting.exam))
     now = utcnow()
     phase = seat_attempts.phase(attempt, start=sitting.start, now=now)
     context: dict[str, Any] = {
@@ -283,16 +328,24 @@ def exam_page(request: Request, db: DbSession, user: StudentUser) -> Response:
     return render(request, "seat/waiting.html", **context)
 
 
-def _own_attempt(db: DbSession, user: StudentUser, attempt_id: int) -> Any:
+def _own_attempt(db: Session, claim: SessionClaim, attempt_id: int) -> tuple[User, Attempt]:
+    """The student's own attempt (someone else's is not found) and the student's account."""
+    user = claimed_student(db, claim)
     student = seat_attempts.student_of(db, user)
     if student is None:
         raise AttemptNotFound()
-    return attempt_for(db, attempt_id=attempt_id, student=student)
+    return user, attempt_for(db, attempt_id=attempt_id, student=student)
 
 
-@router.get("/exam/attempts/{attempt_id}/finish", dependencies=[SebForAttempt])
-def finish_page(request: Request, db: DbSession, user: StudentUser, attempt_id: int) -> Response:
-    attempt = _own_attempt(db, user, attempt_id)
+@router.get("/exam/attempts/{attempt_id}/finish")
+async def finish_page(request: Request, claim: StudentClaim, attempt_id: int) -> Response:
+    return await in_reader(request, partial(_finish_page, request, claim, attempt_id))
+
+
+def _finish_page(request: Request, claim: SessionClaim, attempt_id: int, db: Session) -> Response:
+    user, attempt = _own_attempt(db, claim, attempt_id)
+    request.state.user = user
+    enforce(request, SebKeys.of_exam(db.get(Exam, attempt.exam_id)))
     questions = paper_view(db, attempt)
     unanswered = [q.position for q in questions if not q.answered]
     return render(
@@ -304,21 +357,31 @@ def finish_page(request: Request, db: DbSession, user: StudentUser, attempt_id: 
     )
 
 
-@router.post("/exam/attempts/{attempt_id}/finish", dependencies=[SebForAttempt])
-async def finish(request: Request, user: StudentUser, attempt_id: int) -> Response:
+@router.post("/exam/attempts/{attempt_id}/finish")
+async def finish(request: Request, claim: StudentClaim, attempt_id: int) -> Response:
     """Finish before time. At the end of an exam every room finishes within a minute, so the
     closing and scoring are the writer's job (``server.db.writer``)."""
     await request.app.state.writer.run(
-        finish_attempt, user_id=user.id, attempt_id=attempt_id, now=utcnow()
+        finish_attempt,
+        claim=claim,
+        attempt_id=attempt_id,
+        seb=headers_of(request, request.app.state.settings),
+        now=utcnow(),
     )
     return RedirectResponse("/exam", status_code=303)
 
 
 @write_job
 def finish_attempt(
-    db: Session, settings: Settings, *, user_id: int, attempt_id: int, now: datetime
+    db: Session,
+    settings: Settings,
+    *,
+    claim: SessionClaim,
+    attempt_id: int,
+    seb: SebHeaders,
+    now: datetime,
 ) -> None:
-    user = db.get_one(User, user_id)
-    attempt = _own_attempt(db, user, attempt_id)
+    user, attempt = _own_attempt(db, claim, attempt_id)
     sitting = seat_attempts.sitting_of(db, attempt)
+    enforce_headers(SebKeys.of_exam(sitting.exam), seb)
     seat_attempts.finish(db, settings, attempt=attempt, user=user, start=sitting.start, now=now)
