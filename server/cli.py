@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -63,6 +64,11 @@ def _session() -> Iterator[Session]:
         engine.dispose()
 
 
+class EventLoop(StrEnum):
+    ASYNCIO = "asyncio"
+    UVLOOP = "uvloop"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -71,12 +77,22 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Log every request (off: the reverse proxy logs them).")
     ] = False,
+    loop: Annotated[
+        EventLoop, typer.Option(help="Event loop: asyncio's own, or uvloop.")
+    ] = EventLoop.ASYNCIO,
 ) -> None:
     """Serve the web application with uvicorn.
 
     uvicorn's access log formats and writes a line per request on the event loop, which every
     request shares: at an exam's start that is hundreds of lines a second, so it is off unless
     asked for.
+
+    The loop is asyncio's, not uvloop (uvicorn's choice when it is installed). libuv, under
+    uvloop, accepts one new connection per turn of the loop (libuv pull request 3696), and a
+    turn with 2,000 examinees connected takes tens of milliseconds. Their browsers open new
+    connections faster than that, as the old ones time out between saves; at the bench's
+    start 1,100 connections waited in the kernel's queue, and their saves 3-36 s
+    (docs/BENCHMARKS.md). asyncio accepts up to 100 connections a turn.
     """
     import uvicorn
 
@@ -88,6 +104,7 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         access_log=access_log,
+        loop=loop.value,
     )
 
 

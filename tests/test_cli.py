@@ -197,3 +197,18 @@ def test_serve_leaves_the_access_log_off_unless_asked(
     assert result.exit_code == 0, result.output
     assert calls[0]["access_log"] is logged
     assert calls[0]["port"] == 8123
+
+
+@pytest.mark.parametrize(("flags", "loop"), [([], "asyncio"), (["--loop", "uvloop"], "uvloop")])
+def test_serve_runs_asyncio_s_loop_unless_asked(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], loop: str
+) -> None:
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: calls.append(options))
+
+    result = runner.invoke(app, ["serve", *flags])
+
+    assert result.exit_code == 0, result.output
+    assert calls[0]["loop"] == loop
