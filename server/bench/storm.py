@@ -42,6 +42,7 @@ from typing import Any
 
 from server.bench.console import Console, ConsoleUnavailable
 from server.bench.httpclient import Browser, Reply, TransportError
+from server.bench.report import percentile
 from server.bench.seed import Examinee, SittingSeed
 
 POLL_SECONDS = (4.0, 6.0)  # waiting.js: POLL_MS + a random part of POLL_JITTER_MS
@@ -736,14 +737,21 @@ async def _report_progress(
     recorder: Recorder,
     progress: Callable[[str], None],
 ) -> None:
+    reported = 0  # saves answered before the last line
     while True:
         await asyncio.sleep(10)
         elapsed = _now() - timeline.t0
+        saves = recorder.samples["save"]
+        # The saves answered in these 10 s: where in the storm a tail comes from.
+        recent = percentile(saves[reported:], 0.99)
+        reported = len(saves)
         progress(
             f"t={elapsed:5.0f}s  signed in {len(recorder.samples['sign_in'])}, "
             f"sitting {sum(r.sitting for r in examinees)}, "
-            f"saves {len(recorder.samples['save'])}, "
-            f"finished {len(recorder.samples['submit'])}, errors {sum(recorder.errors.values())}"
+            f"saves {len(saves)}"
+            + (f" (p99 of the last 10 s: {recent:.0f} ms)" if recent is not None else "")
+            + f", finished {len(recorder.samples['submit'])}, "
+            f"errors {sum(recorder.errors.values())}"
         )
 
 
