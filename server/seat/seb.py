@@ -135,7 +135,15 @@ def verify(keys: SebKeys, headers: SebHeaders) -> SebVerdict:
 
 
 def headers_of(request: Request, settings: Settings) -> SebHeaders:
-    """The request's absolute URL (public base URL + path as received + query) and headers."""
+    """The request's absolute URL (public base URL + path as received + query) and headers.
+
+    Without either header the URL is never hashed (``_matches``), and it is left empty: parsing
+    the request's URL cost 4% of the event loop's time under a storm of saves.
+    """
+    config_key_hash = request.headers.get(CONFIG_KEY_HEADER)
+    request_hash = request.headers.get(REQUEST_HASH_HEADER)
+    if config_key_hash is None and request_hash is None:
+        return SebHeaders(url="")
     base = settings.public_base_url or f"{request.url.scheme}://{request.url.netloc}"
     raw_path = request.scope.get("raw_path")
     # The path as the browser sent it (percent-escapes kept), which is what SEB hashed.
@@ -143,8 +151,8 @@ def headers_of(request: Request, settings: Settings) -> SebHeaders:
     query = request.scope.get("query_string", b"").decode("latin-1")
     return SebHeaders(
         url=absolute_url(base_url=base, path=path, query=query),
-        config_key_hash=request.headers.get(CONFIG_KEY_HEADER),
-        request_hash=request.headers.get(REQUEST_HASH_HEADER),
+        config_key_hash=config_key_hash,
+        request_hash=request_hash,
     )
 
 

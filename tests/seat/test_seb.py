@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from server.config import Settings
 from server.db import utcnow
@@ -21,6 +22,7 @@ from server.seat.seb import (
     SebKeys,
     SebVerdict,
     absolute_url,
+    headers_of,
     key_hash,
     verify,
 )
@@ -333,3 +335,33 @@ def test_the_heartbeat_is_not_refused_but_records_the_seb_state(
     assert client.post("/seat/heartbeat", json={"token": token}, headers=good).status_code == 204
     db.refresh(seat)
     assert seat.seb_valid is True
+
+
+def _request(headers: dict[str, str]) -> Request:
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "scheme": "https",
+            "server": ("testserver", 443),
+            "path": "/exam/attempts/7/status",
+            "raw_path": b"/exam/attempts/7/status",
+            "query_string": b"x=1",
+            "headers": [(b"host", b"testserver")]
+            + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        }
+    )
+
+
+def test_the_url_is_taken_only_from_a_request_that_sends_a_seb_header(
+    settings: Settings,
+) -> None:
+    settings.public_base_url = ""
+    sent = headers_of(_request({CONFIG_KEY_HEADER: "ab"}), settings)
+    assert sent == SebHeaders(
+        url="https://testserver/exam/attempts/7/status?x=1", config_key_hash="ab"
+    )
+
+    plain = headers_of(_request({}), settings)
+    assert plain == SebHeaders(url="")
+    assert verify(SebKeys(config_keys=("k",)), plain) is SebVerdict.INVALID
