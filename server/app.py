@@ -16,7 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from server.auth.dependencies import PasswordChangeRequired, verify_csrf
+from server.auth.cookies import SESSION_COOKIE
+from server.auth.dependencies import PasswordChangeRequired, claimed_user, verify_csrf
 from server.config import Settings, get_settings
 from server.db import create_db_engine, make_sessionmaker
 from server.db.reader import GroupReader
@@ -54,6 +55,16 @@ async def handle_exam_error(request: Request, exc: Exception) -> Response:
     message = exc.translated()
     fields = exc.field_errors if isinstance(exc, InvalidInput) else {}
     if wants_html(request):
+        reader: GroupReader | None = getattr(request.app.state, "reader", None)
+        if (
+            reader is not None
+            and getattr(request.state, "user", None) is None
+            and SESSION_COOKIE in request.cookies
+        ):
+            # A route that checks the account in its writer job (the admission) refused
+            # there: the page around the refusal still names who is signed in.
+            with contextlib.suppress(RuntimeError):  # the reader has stopped
+                await reader.read(partial(claimed_user, request))
         return render(
             request,
             "error.html",

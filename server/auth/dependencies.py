@@ -127,20 +127,36 @@ async def verify_csrf(connection: HTTPConnection) -> None:
         raise CsrfFailed()
 
 
-async def student_claim(request: Request) -> SessionClaim:
-    """A student route that checks the account in its own single query: the signed claim.
+def role_claim(*roles: Role) -> Callable[..., Any]:
+    """A route that checks the account in its own job's query: the signed claim, no query here.
 
-    For the exam page's JSON API (``server.seat.api``), which answers every few seconds per
-    student and does its whole work in one query and one thread job. The route must check the
-    account with ``account_valid`` on the row it reads, the role included.
+    For the requests that arrive by the thousand at an exam's start (``server.seat.api``, the
+    proctor's admission), which do their whole work in one reader or writer job. That job must
+    check the account with ``claimed_account`` (or ``account_valid``) on the row it reads.
     """
-    claim = read_session(request, request.app.state.settings)
-    if claim is None:
+
+    async def dependency(request: Request) -> SessionClaim:
+        claim = read_session(request, request.app.state.settings)
+        if claim is None:
+            raise NotSignedIn()
+        return claim
+
+    dependency.__name__ = "claim_of_" + "_or_".join(sorted(r.value for r in roles))
+    return _mark(dependency, frozenset(roles))
+
+
+def claimed_account(db: Session, claim: SessionClaim, roles: frozenset[Role]) -> User:
+    """The account a claim speaks for, read in ``db``, or the refusal ``require_role`` gives."""
+    user = db.get(User, claim.user_id)
+    if user is None or not account_valid(
+        claim, user_id=user.id, password_hash=user.password_hash, active=user.is_active
+    ):
         raise NotSignedIn()
-    return claim
-
-
-_mark(student_claim, frozenset({Role.STUDENT}))
+    if user.role not in roles:
+        raise Forbidden()
+    if staff_password_expired(user, now=utcnow()):
+        raise PasswordChangeRequired()
+    return user
 
 
 def account_valid(claim: SessionClaim, *, user_id: int, password_hash: str, active: bool) -> bool:
@@ -168,14 +184,7 @@ def claimed_user(request: Request, db: Session) -> User | None:
 
 def claimed_student(db: Session, claim: SessionClaim) -> User:
     """The student a ``StudentClaim`` speaks for, read in ``db``, or a refusal."""
-    user = db.get(User, claim.user_id)
-    if user is None or not account_valid(
-        claim, user_id=user.id, password_hash=user.password_hash, active=user.is_active
-    ):
-        raise NotSignedIn()
-    if user.role != Role.STUDENT:
-        raise Forbidden()
-    return user
+    return claimed_account(db, claim, STUDENT_ROLES)
 
 
 Public = Depends(public)
@@ -187,7 +196,10 @@ AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 ProctorUser = Annotated[User, Depends(require_role(Role.PROCTOR, Role.ADMIN))]
 DepartmentHeadUser = Annotated[User, Depends(require_role(Role.DEPARTMENT_HEAD, Role.ADMIN))]
 StudentUser = Annotated[User, Depends(require_role(Role.STUDENT))]
-StudentClaim = Annotated[SessionClaim, Depends(student_claim)]
+STUDENT_ROLES = frozenset({Role.STUDENT})
+PROCTOR_ROLES = frozenset({Role.PROCTOR, Role.ADMIN})
+StudentClaim = Annotated[SessionClaim, Depends(role_claim(*STUDENT_ROLES))]
+ProctorClaim = Annotated[SessionClaim, Depends(role_claim(*PROCTOR_ROLES))]
 MaybeUser = Annotated[User | None, Depends(optional_user)]
 
 

@@ -19,13 +19,11 @@ import logging
 import threading
 import zlib
 from collections import OrderedDict
-from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from server.db.session import short_session
 from server.i18n import get_locale, set_locale
 from server.models import Attempt, AttemptState, Response
 from server.seat.views import paper_view
@@ -95,23 +93,23 @@ def questions_html(db: Session, attempt: Attempt) -> Markup:
     return html
 
 
-def prepare(app: Any, attempt_id: int) -> None:
+def prepare(db: Session, attempt_id: int) -> None:
     """Render an admitted attempt's questions ahead of the start, in its language.
 
-    Runs after the admission has committed; a failure here costs only the head start, so it is
-    logged, never raised to the proctor whose admission has already succeeded.
+    Runs after the admission has committed, in a read session of the reader threads
+    (``server.db.reader``); a failure here costs only the head start, so it is logged, never
+    raised to the proctor whose admission has already succeeded.
     """
     locale = get_locale()
     try:
-        with short_session(app) as db:
-            attempt = db.get(Attempt, attempt_id)
-            if attempt is None or attempt.state not in _OPEN:
-                return
-            set_locale(attempt.language.value)
-            key = _key(attempt)
-            html, untouched = _render(db, attempt)
-            if untouched:
-                _keep(key, html)
+        attempt = db.get(Attempt, attempt_id)
+        if attempt is None or attempt.state not in _OPEN:
+            return
+        set_locale(attempt.language.value)
+        key = _key(attempt)
+        html, untouched = _render(db, attempt)
+        if untouched:
+            _keep(key, html)
     except Exception:
         logger.exception("rendering the questions of attempt %s ahead of the start", attempt_id)
     finally:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from http.cookies import SimpleCookie
 from types import SimpleNamespace
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,9 +21,18 @@ from server.auth.cookies import (
     password_fingerprint,
     write_session,
 )
-from server.auth.dependencies import account_valid, student_claim
+from server.auth.dependencies import (
+    PROCTOR_ROLES,
+    PasswordChangeRequired,
+    account_valid,
+    claimed_account,
+    role_claim,
+)
 from server.config import Settings
-from server.errors import NotSignedIn
+from server.db import utcnow
+from server.errors import Forbidden, NotSignedIn
+from server.models import Role, User
+from tests import factories
 
 CLAIM = SessionClaim(user_id=7, password_fingerprint=password_fingerprint("$argon2id$hash-a"))
 
@@ -66,7 +77,7 @@ def _session_cookie(settings: Settings, *, user_id: int, pwd_hash: str) -> str:
 
 
 def _claim(settings: Settings, cookie: str | None) -> SessionClaim:
-    return asyncio.run(student_claim(_request(settings, cookie)))
+    return asyncio.run(role_claim(Role.STUDENT)(_request(settings, cookie)))
 
 
 def test_a_signed_session_cookie_gives_its_claim(settings: Settings) -> None:
@@ -133,3 +144,45 @@ def test_an_expired_cookie_is_not_signed_in(
         cookie = _session_cookie(settings, user_id=42, pwd_hash="$argon2id$hash-a")
     with pytest.raises(NotSignedIn):
         _claim(settings, cookie)
+
+
+def _claim_of(user: User) -> SessionClaim:
+    return SessionClaim(
+        user_id=user.id, password_fingerprint=password_fingerprint(user.password_hash)
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "changed_days_ago", "active", "password_changed", "refusal"),
+    [
+        (Role.PROCTOR, 0, True, False, None),
+        (Role.ADMIN, 41, True, False, None),
+        (Role.PROCTOR, 43, True, False, PasswordChangeRequired),  # the 42-day expiry
+        (Role.REGISTRAR, 0, True, False, Forbidden),
+        (Role.STUDENT, 0, True, False, Forbidden),
+        (Role.PROCTOR, 0, False, False, NotSignedIn),
+        (Role.PROCTOR, 0, True, True, NotSignedIn),  # the claim is of the old password
+    ],
+)
+def test_a_claimed_account_is_refused_as_require_role_refuses(
+    db: Session,
+    role: Role,
+    changed_days_ago: int,
+    active: bool,
+    password_changed: bool,
+    refusal: type[Exception] | None,
+) -> None:
+    user = factories.create_user(
+        db, role=role, changed_at=utcnow() - timedelta(days=changed_days_ago)
+    )
+    claim = _claim_of(user)
+    user.is_active = active
+    if password_changed:
+        user.password_hash = "$argon2id$another-hash"
+    db.flush()
+
+    if refusal is None:
+        assert claimed_account(db, claim, PROCTOR_ROLES) is user
+    else:
+        with pytest.raises(refusal):
+            claimed_account(db, claim, PROCTOR_ROLES)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,10 +29,6 @@ def _refuse_live_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the questions were rendered live")
 
     monkeypatch.setattr(questions, "paper_view", refuse)
-
-
-def _app(db: Session) -> Any:
-    return SimpleNamespace(state=SimpleNamespace(single_session=db))
 
 
 def _without_clock(page: str) -> str:
@@ -117,7 +112,7 @@ def test_a_rendering_serves_only_its_language(
 ) -> None:
     sitting = sit(db, settings, create_world(db), language=attempt_language)
     set_locale("en")  # the proctor's page that admitted the student
-    questions.prepare(_app(db), sitting.attempt.id)
+    questions.prepare(db, sitting.attempt.id)
 
     set_locale(page_locale)
     rendered_for_this_page = page_locale == attempt_language.value
@@ -133,7 +128,7 @@ def test_nothing_is_rendered_for_an_attempt_not_admitted(
 ) -> None:
     world: World = create_world(db)
     attempt = waiting(db, settings, world)
-    questions.prepare(_app(db), attempt.id)
+    questions.prepare(db, attempt.id)
     _refuse_live_rendering(monkeypatch)
     set_locale(attempt.language.value)
     with pytest.raises(AssertionError, match="rendered live"):
@@ -146,6 +141,6 @@ def test_a_failed_rendering_is_logged_and_never_raised(
     _refuse_live_rendering(monkeypatch)
     set_locale("ru")
     with caplog.at_level(logging.ERROR, logger=questions.__name__):
-        questions.prepare(_app(db), sitting.attempt.id)
+        questions.prepare(db, sitting.attempt.id)
     assert f"attempt {sitting.attempt.id}" in caplog.text
     assert get_locale() == "ru"  # the proctor's page goes on in its own language
