@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -33,16 +35,22 @@ _CORES = len(os.sched_getaffinity(0)) or 1
 _ARGON2_SLOTS = threading.BoundedSemaphore(_CORES)
 
 
-async def in_argon2_thread(app: Any, call: Callable[[], T]) -> T:
+# The threads are free again as soon as a check returns. On AnyIO's limiter a token stayed
+# taken until the event loop had taken the result back, and with the loop busy at an exam's start
+# that was most of the time: of a sign-in's 16 s at 2,000 examinees, argon2 took 20 ms and the
+# limiter the rest, with its threads idle (docs/BENCHMARKS.md).
+_ARGON2_THREADS = ThreadPoolExecutor(max_workers=_CORES, thread_name_prefix="argon2")
+
+
+async def in_argon2_thread(call: Callable[[], T]) -> T:
     """Run ``call``, which checks or hashes a password, on one of argon2's own threads.
 
     They are as many as the cores, and apart from the threads the routes share, so a queue of
-    sign-ins waits here instead of holding the threads that the exam pages need.
+    sign-ins waits here instead of holding the threads that the exam pages need. ``call`` runs
+    in the request's context (its language).
     """
-    limiter: anyio.CapacityLimiter | None = getattr(app.state, "argon2_limiter", None)
-    if limiter is None:  # made in the event loop that uses it
-        limiter = app.state.argon2_limiter = anyio.CapacityLimiter(_CORES)
-    return await anyio.to_thread.run_sync(call, limiter=limiter)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_ARGON2_THREADS, contextvars.copy_context().run, call)
 
 
 @lru_cache(maxsize=4)

@@ -4,9 +4,9 @@ These are the requests of the exam itself: every student's page sends one every 
 and at the start all of them at once. So none of them is a thread job of FastAPI's: the status
 is one job of the reader threads (``server.db.reader``), the writes are jobs of the writer
 (``server.db.writer``), and the session claim is checked by a dependency that runs no query
-(``student_claim``). Each job's first query reads the attempt together with the account it
+(``StudentClaim``). Each job's first query reads the attempt together with the account it
 belongs to, the exam's start and Safe Exam Browser keys and whether the room still holds the
-exam. The rare signals are a plain route.
+exam.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from server.auth.dependencies import StudentClaim, account_valid
 from server.config import Settings
 from server.db import utcnow
 from server.db.reader import in_reader
-from server.db.session import unit_of_work
 from server.db.writer import write_job
 from server.errors import Forbidden, NotSignedIn
 from server.models import Attempt, Exam, ExamRoom, Role, Student, User
@@ -68,21 +67,14 @@ _OWN_ATTEMPT = (
 )
 
 
-def own_attempt(
-    db: Session, request: Request, claim: SessionClaim, attempt_id: int
-) -> tuple[Attempt, datetime]:
-    """The signed-in student's attempt and its exam's start, in one query, or a refusal.
-
-    Someone else's attempt is reported as not found, not as forbidden.
-    """
-    seb = headers_of(request, request.app.state.settings)
-    return attempt_of_claim(db, claim=claim, attempt_id=attempt_id, seb=seb)
-
-
 def attempt_of_claim(
     db: Session, *, claim: SessionClaim, attempt_id: int, seb: SebHeaders
 ) -> tuple[Attempt, datetime]:
-    """``own_attempt`` with the request's SEB headers read beforehand (for the writer)."""
+    """The signed-in student's attempt and its exam's start, in one query, or a refusal.
+
+    Someone else's attempt is reported as not found, not as forbidden. The request's SEB
+    headers are read beforehand (``headers_of``), as the job may run in the writer process.
+    """
     row = db.execute(_OWN_ATTEMPT, {"attempt_id": attempt_id}).first()
     if row is None or row[1] != claim.user_id:
         raise AttemptNotFound()
@@ -224,15 +216,40 @@ class SignalRequest(BaseModel):
 
 
 @router.post("/exam/attempts/{attempt_id}/signals", status_code=204)
-def signal(request: Request, claim: StudentClaim, attempt_id: int, body: SignalRequest) -> Response:
-    with unit_of_work(request.app, write=True) as db:
-        attempt, _start = own_attempt(db, request, claim, attempt_id)
-        seat_attempts.report_signal(
-            db,
-            attempt=attempt,
-            client=body.client,
-            kind=body.kind,
-            detail=body.detail,
-            now=utcnow(),
-        )
+async def signal(
+    request: Request, claim: StudentClaim, attempt_id: int, body: SignalRequest
+) -> Response:
+    """An integrity signal (the page lost focus, left full screen...): a write like the saves,
+    so the writer's job. Written from this process instead, it waited for SQLite's write turn,
+    which the busy writer process hardly ever leaves free, holding a thread of the shared
+    limiter for up to 30 s; four such waits stopped every sign-in (docs/BENCHMARKS.md)."""
+    await request.app.state.writer.run(
+        store_signal,
+        claim=claim,
+        attempt_id=attempt_id,
+        seb=headers_of(request, request.app.state.settings),
+        client=body.client,
+        kind=body.kind,
+        detail=body.detail,
+        now=utcnow(),
+    )
     return Response(status_code=204)
+
+
+@write_job
+def store_signal(
+    db: Session,
+    settings: Settings,
+    *,
+    claim: SessionClaim,
+    attempt_id: int,
+    seb: SebHeaders,
+    client: str,
+    kind: str,
+    detail: str,
+    now: datetime,
+) -> None:
+    attempt, _start = attempt_of_claim(db, claim=claim, attempt_id=attempt_id, seb=seb)
+    seat_attempts.report_signal(
+        db, attempt=attempt, client=client, kind=kind, detail=detail, now=now
+    )

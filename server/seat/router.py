@@ -45,7 +45,6 @@ from server.seat.links import seat_from_token, seat_token
 from server.seat.questions import questions_html
 from server.seat.saves import attempt_for
 from server.seat.seb import (
-    SebForSeatToken,
     SebHeaders,
     SebKeys,
     enforce,
@@ -141,9 +140,13 @@ def enrolled_seat_page(request: Request, db: DbSession, user: MaybeUser) -> Resp
 
 
 def _check_password(
-    request: Request, *, id_code: str, password: str, address: str, now: datetime
+    request: Request, *, seat_id: int, id_code: str, password: str, address: str, now: datetime
 ) -> CheckedPassword | ExamError:
+    """The seat's SEB check, then the password: the sign-in's reads, on argon2's thread."""
     with short_session(request.app) as read:
+        room_id = read.scalar(select(Seat.room_id).where(Seat.id == seat_id))
+        if room_id is not None:  # an unknown seat is the check-in's refusal
+            enforce_for_room(request, read, room_id)
         try:
             return check_password(
                 read,
@@ -157,7 +160,7 @@ def _check_password(
             return refusal
 
 
-@router.post("/seat/{token}", dependencies=[Public, SebForSeatToken])
+@router.post("/seat/{token}", dependencies=[Public])
 async def seat_sign_in(
     request: Request,
     token: str,
@@ -167,9 +170,9 @@ async def seat_sign_in(
 ) -> Response:
     """Sign in at the seat: the password first, then the check-in in one write.
 
-    At an exam's start a whole university signs in within a minute. The password is checked in
-    a read session on argon2's own threads, one per core, so sign-ins queue there, not in the
-    threads that the exam pages' saves need, and never while holding the write lock.
+    At an exam's start a whole university signs in within a minute. The SEB check and the
+    password are read in one session on argon2's own threads, one per core, so sign-ins queue
+    there, not in the threads the other pages share, and never while holding the write lock.
     """
     seat_id = seat_from_token(request.app.state.settings, token)
     if seat_id is None:
@@ -177,10 +180,10 @@ async def seat_sign_in(
     now = utcnow()
     address = _address(request)
     checked = await in_argon2_thread(
-        request.app,
         partial(
             _check_password,
             request,
+            seat_id=seat_id,
             id_code=id_code,
             password=password,
             address=address,

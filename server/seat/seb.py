@@ -17,9 +17,10 @@ Decisions:
 - SEB sends lowercase hex; the header is compared case-insensitively (uppercase hex is the same
   digest) and stored keys are read lowercase (SEB keys are Base16), with ``hmac.compare_digest``.
 
-The functions above ``# --- routes`` are pure; the dependencies below apply the check to the seat
-and exam pages and refuse with ``SebRequired`` (403; JSON ``code: "seb_required"``) before the
-handler runs, so a refused request changes nothing.
+The functions above ``# --- routes`` are pure; those below apply the check for the seat and exam
+pages, in the same reader, argon2 or writer job as the page's own work, and refuse with
+``SebRequired`` (403; JSON ``code: "seb_required"``) before anything is written, so a refused
+request changes nothing.
 """
 
 from __future__ import annotations
@@ -31,18 +32,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import Depends, Request
-from sqlalchemy import select
+from fastapi import Request
 from sqlalchemy.orm import Session
 
-from server.auth.dependencies import MaybeUser
 from server.config import Settings
 from server.db import utcnow
-from server.db.session import short_session
-from server.models import Attempt, Exam, Role, Seat, Student, User
-from server.seat import attempts as seat_attempts
+from server.models import Exam
 from server.seat.errors import SebRequired
-from server.seat.links import seat_from_token
 from server.seat.sittings import Sitting, current_sitting
 
 CONFIG_KEY_HEADER = "X-SafeExamBrowser-ConfigKeyHash"
@@ -193,51 +189,3 @@ def keys_for_room(db: Session, settings: Settings, room_id: int) -> SebKeys:
 
 def enforce_for_room(request: Request, db: Session, room_id: int) -> None:
     enforce(request, keys_for_room(db, request.app.state.settings, room_id))
-
-
-# The route checks read in a short session of their own (server.db.session explains why).
-
-
-def _seat_token_route(request: Request, token: str) -> None:
-    seat_id = seat_from_token(request.app.state.settings, token)
-    if seat_id is None:
-        return  # a forged token is the handler's refusal
-    with short_session(request.app) as db:
-        room_id = db.scalar(select(Seat.room_id).where(Seat.id == seat_id))
-        if room_id is not None:  # an unknown seat is the handler's refusal
-            enforce_for_room(request, db, room_id)
-
-
-def _exam_page_route(request: Request, user: MaybeUser) -> None:
-    if user is None or user.role != Role.STUDENT:
-        return  # the handler refuses who is not a student
-    with short_session(request.app) as db:
-        student = seat_attempts.student_of(db, user)
-        attempt = seat_attempts.latest_attempt(db, student) if student else None
-        if attempt is not None:
-            enforce(request, SebKeys.of_exam(db.get(Exam, attempt.exam_id)))
-
-
-def _attempt_route(request: Request, user: MaybeUser, attempt_id: int) -> None:
-    if user is None or user.role != Role.STUDENT:
-        return
-    with short_session(request.app) as db:
-        _enforce_for_attempt(request, db, user, attempt_id)
-
-
-def _enforce_for_attempt(request: Request, db: Session, user: User, attempt_id: int) -> None:
-    # One small query on the save path: only the student's own attempt counts.
-    row = db.execute(
-        select(Exam.seb_config_keys, Exam.seb_browser_exam_keys)
-        .join(Attempt, Attempt.exam_id == Exam.id)
-        .join(Student, Student.id == Attempt.student_id)
-        .where(Attempt.id == attempt_id, Student.user_id == user.id)
-    ).first()
-    if row is not None:
-        enforce(request, SebKeys.of(row[0], row[1]))
-
-
-# Add to a route's ``dependencies=[...]``; each refuses before the handler runs.
-SebForSeatToken = Depends(_seat_token_route)
-SebForExamPage = Depends(_exam_page_route)
-SebForAttempt = Depends(_attempt_route)
