@@ -60,12 +60,8 @@ def _load_user(request: Request, db: Session) -> User | None:
     if claim is None:
         return None
     with short_session(request.app) as reader:
-        user = reader.get(User, claim.user_id)
-        if user is None or not user.is_active:
-            return None
-        if not hmac.compare_digest(
-            password_fingerprint(user.password_hash), claim.password_fingerprint
-        ):
+        user = account_of_claim(reader, claim)
+        if user is None:
             return None
         request.state.user = user
         request.state.session_user = db.merge(user, load=False)
@@ -147,10 +143,8 @@ def role_claim(*roles: Role) -> Callable[..., Any]:
 
 def claimed_account(db: Session, claim: SessionClaim, roles: frozenset[Role]) -> User:
     """The account a claim speaks for, read in ``db``, or the refusal ``require_role`` gives."""
-    user = db.get(User, claim.user_id)
-    if user is None or not account_valid(
-        claim, user_id=user.id, password_hash=user.password_hash, active=user.is_active
-    ):
+    user = account_of_claim(db, claim)
+    if user is None:
         raise NotSignedIn()
     if user.role not in roles:
         raise Forbidden()
@@ -168,17 +162,22 @@ def account_valid(claim: SessionClaim, *, user_id: int, password_hash: str, acti
     )
 
 
-def claimed_user(request: Request, db: Session) -> User | None:
-    """The signed-in user read in ``db``, or None: for a page read in one job (``GroupReader``)."""
-    claim = read_session(request, request.app.state.settings)
-    if claim is None:
-        return None
+def account_of_claim(db: Session, claim: SessionClaim) -> User | None:
+    """The account the claim speaks for, read in ``db``, if it still does (``account_valid``)."""
     user = db.get(User, claim.user_id)
     if user is None or not account_valid(
         claim, user_id=user.id, password_hash=user.password_hash, active=user.is_active
     ):
         return None
-    request.state.user = user
+    return user
+
+
+def claimed_user(request: Request, db: Session) -> User | None:
+    """The signed-in user read in ``db``, or None: for a page read in one job (``GroupReader``)."""
+    claim = read_session(request, request.app.state.settings)
+    user = account_of_claim(db, claim) if claim is not None else None
+    if user is not None:
+        request.state.user = user
     return user
 
 
@@ -220,14 +219,8 @@ def require_ws_role(*roles: Role) -> Callable[..., User]:
         if claim is None:
             raise WebSocketException(code=4401, reason="not signed in")
         with websocket.app.state.sessionmaker() as db:
-            user = db.get(User, claim.user_id)
-            if (
-                user is None
-                or not user.is_active
-                or not hmac.compare_digest(
-                    password_fingerprint(user.password_hash), claim.password_fingerprint
-                )
-            ):
+            user = account_of_claim(db, claim)
+            if user is None:
                 raise WebSocketException(code=4401, reason="not signed in")
             if user.role not in allowed or staff_password_expired(user, now=utcnow()):
                 raise WebSocketException(code=4403, reason="forbidden")
