@@ -183,32 +183,45 @@ def test_seat_links_are_signed_and_lead_to_the_seat(cli_database: str) -> None:
     assert runner.invoke(app, ["seat", "links", "--room", "NOPE"]).exit_code == 1
 
 
-@pytest.mark.parametrize(("flags", "logged"), [([], False), (["--access-log"], True)])
-def test_serve_leaves_the_access_log_off_unless_asked(
-    monkeypatch: pytest.MonkeyPatch, flags: list[str], logged: bool
-) -> None:
+def _served_with(monkeypatch: pytest.MonkeyPatch, flags: list[str]) -> dict[str, object]:
+    """The options ``emtihan serve`` hands to uvicorn, which is not started."""
     import uvicorn
 
     calls: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda target, **options: calls.append(options))
-
-    result = runner.invoke(app, ["serve", "--port", "8123", *flags])
-
+    result = runner.invoke(app, ["serve", *flags])
     assert result.exit_code == 0, result.output
-    assert calls[0]["access_log"] is logged
-    assert calls[0]["port"] == 8123
+    return calls[0]
+
+
+@pytest.mark.parametrize(("flags", "logged"), [([], False), (["--access-log"], True)])
+def test_serve_leaves_the_access_log_off_unless_asked(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], logged: bool
+) -> None:
+    options = _served_with(monkeypatch, ["--port", "8123", *flags])
+
+    assert options["access_log"] is logged
+    assert options["port"] == 8123
 
 
 @pytest.mark.parametrize(("flags", "loop"), [([], "asyncio"), (["--loop", "uvloop"], "uvloop")])
 def test_serve_runs_asyncio_s_loop_unless_asked(
     monkeypatch: pytest.MonkeyPatch, flags: list[str], loop: str
 ) -> None:
-    import uvicorn
+    assert _served_with(monkeypatch, flags)["loop"] == loop
 
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda target, **options: calls.append(options))
 
-    result = runner.invoke(app, ["serve", *flags])
+@pytest.mark.parametrize(("flags", "seconds"), [([], 20), (["--keep-alive", "45"], 45)])
+def test_serve_keeps_idle_connections_longer_than_the_page_is_quiet(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], seconds: int
+) -> None:
+    options = _served_with(monkeypatch, flags)
 
-    assert result.exit_code == 0, result.output
-    assert calls[0]["loop"] == loop
+    assert options["timeout_keep_alive"] == seconds
+    assert options["ws_per_message_deflate"] is False
+
+
+def test_serve_refuses_a_keep_alive_of_zero() -> None:
+    result = runner.invoke(app, ["serve", "--keep-alive", "0"])
+
+    assert result.exit_code != 0

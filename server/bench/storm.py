@@ -15,8 +15,9 @@ Every examinee is a coroutine that does what the seat's pages do (``waiting.js``
 * **steady**: an answer every 5 ± 1 s (question after question, a random option), sent one at a
   time in sequence order as the page does; the latency of a save is from the moment the answer
   was made to its acknowledgement, so time spent queued behind a slow save or retrying after a
-  failure (1 s doubling to 5 s, like the page) counts. The page's clock sync (the status every
-  15 s) runs beside it. 1 % of examinees a minute report an integrity signal.
+  failure (1 s doubling to 5 s, like the page) counts. The page's clock sync runs beside it: the
+  status once 15 s have passed without an answer from the server (a save's reply carries the
+  clock and the deadline). 1 % of examinees a minute report an integrity signal.
 * **finish** at a uniformly random moment of the finish window: wait until every answer is
   acknowledged (the page refuses to leave before), the confirmation page, then finish and the
   result page.
@@ -47,7 +48,7 @@ from server.bench.seed import Examinee, SittingSeed
 
 POLL_SECONDS = (4.0, 6.0)  # waiting.js: POLL_MS + a random part of POLL_JITTER_MS
 START_SPREAD_SECONDS = 2.0  # waiting.js: START_SPREAD_MS
-CLOCK_SYNC_SECONDS = 15.0  # attempt.js
+CLOCK_SYNC_SECONDS = 15.0  # attempt.js: CLOCK_SYNC_MS without an answer from the server
 ANSWER_EVERY = (4.0, 6.0)  # 5 ± 1 s
 SIGNALS_PER_EXAMINEE_MINUTE = 0.01
 SIGNAL_KINDS = ("focus_lost", "fullscreen_left", "copy", "paste")
@@ -71,7 +72,7 @@ class Recorder:
     lags_ms: list[float] = field(default_factory=list)
     # (attempt, seq, question position, answer) of every save answered 200.
     acks: list[tuple[int, int, int, tuple[int, ...]]] = field(default_factory=list)
-    # Every deadline the server told each attempt (window and status answers).
+    # Every deadline the server told each attempt (window, status and save answers).
     deadlines: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def sample(self, name: str, began: float) -> None:
@@ -261,6 +262,7 @@ class ExamineeRun:
         self.drained = asyncio.Event()
         self.sitting = False
         self.stopped = False
+        self.heard = 0.0  # when the server last answered the page (the clock sync's quiet time)
 
     @property
     def attempt_url(self) -> str:
@@ -311,6 +313,7 @@ class ExamineeRun:
             self.recorder.error(f"status: {_refusal(reply)}")
             return None
         self.recorder.sample("status", began)
+        self.heard = _now()
         body: dict[str, Any] = reply.json()
         self.recorder.deadlines[self.attempt_id].add(int(body["deadline_ms"]))
         return body
@@ -422,6 +425,8 @@ class ExamineeRun:
                 continue
             if reply.status == 200:
                 delay = RETRY_FIRST
+                self.heard = _now()
+                self.recorder.deadlines[self.attempt_id].add(int(reply.json()["deadline_ms"]))
                 self.recorder.acks.append(
                     (self.attempt_id, entry.seq, entry.question, tuple(entry.answer))
                 )
@@ -448,8 +453,13 @@ class ExamineeRun:
             self.pending = [e for e in self.pending if e.seq != entry.seq]
 
     async def sync_clock(self) -> None:
+        self.heard = _now()  # the window's answer
         while True:
-            await self.recorder.at(_now() + CLOCK_SYNC_SECONDS)
+            quiet_until = self.heard + CLOCK_SYNC_SECONDS
+            if _now() < quiet_until:
+                await self.recorder.at(quiet_until)
+                continue
+            self.heard = _now()  # a sync that fails waits its turn like one that answers
             await self.status()
 
     async def answer_until(self, finish_at: float) -> None:

@@ -189,6 +189,7 @@ async def save(
             "seq": receipt.seq,
             "question": receipt.question,
             "server_ms": _ms(receipt.received_at),
+            "deadline_ms": _ms(receipt.deadline),
         },
         headers=NO_STORE,
     )

@@ -91,6 +91,9 @@ class SaveReceipt:
     seq: int
     question: int
     received_at: datetime
+    # The attempt's deadline as the save found it: the page keeps its countdown from the replies
+    # to its saves, and asks for the status only when it has not saved for a while.
+    deadline: datetime
 
 
 def attempt_for(db: Session, *, attempt_id: int, student: Student) -> Attempt:
@@ -233,7 +236,11 @@ def save_answer(
     db.execute(_LOCK_ATTEMPT, {"of_attempt": attempt.id, "now": now})
     stored, newest = _stored_and_newest(db, attempt_id=attempt.id, seq=save.seq, question=question)
     receipt = SaveReceipt(
-        status=SaveStatus.ALREADY_SAVED, seq=save.seq, question=save.question, received_at=now
+        status=SaveStatus.ALREADY_SAVED,
+        seq=save.seq,
+        question=save.question,
+        received_at=now,
+        deadline=attempt.deadline,
     )
     if stored is not None:
         if _same(stored, question, answer, save):
@@ -274,7 +281,11 @@ def save_answer(
             now=now,
         )
     return SaveReceipt(
-        status=SaveStatus.SAVED, seq=save.seq, question=save.question, received_at=now
+        status=SaveStatus.SAVED,
+        seq=save.seq,
+        question=save.question,
+        received_at=now,
+        deadline=attempt.deadline,
     )
 
 

@@ -206,3 +206,28 @@ def test_the_server_closes_the_attempt_at_the_deadline(
     with server.session() as db:
         saves = db.execute(select(Response).where(Response.attempt_id == attempt.id)).all()
     assert len(saves) == 2
+
+
+def test_extra_time_for_the_room_reaches_the_page_with_its_next_save(
+    live_server: LiveServerFactory, new_context: NewContext
+) -> None:
+    server = live_server(demo_starts_in=2, env={"EMTIHAN_EXAM_DURATION_OVERRIDE_SECONDS": "600"})
+    proctor = _proctor(server, new_context)
+    page = new_context().new_page()
+    _sign_in_at_seat(page, _seat_link(server, 3))
+    _admit(proctor, late=True)
+    expect(page.locator("#attempt")).to_be_visible(timeout=10_000)
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^0\d:\d\d$"))
+
+    proctor.fill("#incident-note", "Power cut in the row by the window")
+    proctor.fill("#incident-minutes", "15")
+    proctor.get_by_role("button", name="Record the incident").click()
+    expect(proctor.get_by_text("15 extra minutes for the whole room").first).to_be_visible()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    _answer(page, 1, 2)
+
+    # The save's reply moved the countdown: the page did not ask for the status.
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^2[0-4]:\d\d$"), timeout=5_000)
+    assert any(url.endswith("/saves") for url in asked)
+    assert not any(url.endswith("/status") for url in asked)

@@ -127,6 +127,8 @@ def test_a_whole_attempt_over_http_leaks_no_key(
         )
         assert saved.status_code == 200, saved.text
         assert saved.json()["status"] == "saved"
+        # The page keeps its countdown from its saves' replies (attempt.js).
+        assert saved.json()["deadline_ms"] == window.json()["deadline_ms"]
     seen.add(client.get(f"/exam/attempts/{attempt.id}/status"))
     seen.add(
         client.post(
