@@ -183,22 +183,27 @@ def test_seat_links_are_signed_and_lead_to_the_seat(cli_database: str) -> None:
     assert runner.invoke(app, ["seat", "links", "--room", "NOPE"]).exit_code == 1
 
 
-def _served_with(monkeypatch: pytest.MonkeyPatch, flags: list[str]) -> dict[str, object]:
+@pytest.fixture
+def uvicorn_runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
     """The options ``emtihan serve`` hands to uvicorn, which is not started."""
     import uvicorn
 
     calls: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda target, **options: calls.append(options))
+    return calls
+
+
+def _served_with(uvicorn_runs: list[dict[str, object]], flags: list[str]) -> dict[str, object]:
     result = runner.invoke(app, ["serve", *flags])
     assert result.exit_code == 0, result.output
-    return calls[0]
+    return uvicorn_runs[0]
 
 
 @pytest.mark.parametrize(("flags", "logged"), [([], False), (["--access-log"], True)])
 def test_serve_leaves_the_access_log_off_unless_asked(
-    monkeypatch: pytest.MonkeyPatch, flags: list[str], logged: bool
+    uvicorn_runs: list[dict[str, object]], flags: list[str], logged: bool
 ) -> None:
-    options = _served_with(monkeypatch, ["--port", "8123", *flags])
+    options = _served_with(uvicorn_runs, ["--port", "8123", *flags])
 
     assert options["access_log"] is logged
     assert options["port"] == 8123
@@ -206,22 +211,23 @@ def test_serve_leaves_the_access_log_off_unless_asked(
 
 @pytest.mark.parametrize(("flags", "loop"), [([], "asyncio"), (["--loop", "uvloop"], "uvloop")])
 def test_serve_runs_asyncio_s_loop_unless_asked(
-    monkeypatch: pytest.MonkeyPatch, flags: list[str], loop: str
+    uvicorn_runs: list[dict[str, object]], flags: list[str], loop: str
 ) -> None:
-    assert _served_with(monkeypatch, flags)["loop"] == loop
+    assert _served_with(uvicorn_runs, flags)["loop"] == loop
 
 
 @pytest.mark.parametrize(("flags", "seconds"), [([], 20), (["--keep-alive", "45"], 45)])
 def test_serve_keeps_idle_connections_longer_than_the_page_is_quiet(
-    monkeypatch: pytest.MonkeyPatch, flags: list[str], seconds: int
+    uvicorn_runs: list[dict[str, object]], flags: list[str], seconds: int
 ) -> None:
-    options = _served_with(monkeypatch, flags)
+    options = _served_with(uvicorn_runs, flags)
 
     assert options["timeout_keep_alive"] == seconds
     assert options["ws_per_message_deflate"] is False
 
 
-def test_serve_refuses_a_keep_alive_of_zero() -> None:
+def test_serve_refuses_a_keep_alive_of_zero(uvicorn_runs: list[dict[str, object]]) -> None:
     result = runner.invoke(app, ["serve", "--keep-alive", "0"])
 
     assert result.exit_code != 0
+    assert uvicorn_runs == []

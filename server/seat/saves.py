@@ -18,7 +18,7 @@ counts if it arrives within the transport grace (``rules.timing.save_accepted``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -280,13 +280,7 @@ def save_answer(
             payload={"question": save.question, "answered": answered},
             now=now,
         )
-    return SaveReceipt(
-        status=SaveStatus.SAVED,
-        seq=save.seq,
-        question=save.question,
-        received_at=now,
-        deadline=attempt.deadline,
-    )
+    return replace(receipt, status=SaveStatus.SAVED)
 
 
 def _stored_and_newest(
