@@ -3,10 +3,18 @@
 Why: a save stored in a transaction of its own pays a commit (a flush to disk) and a hand-over of
 SQLite's write turn between threads that compete for one interpreter; under the exam's load the
 hand-overs, not the statements, made the tail (docs/BENCHMARKS.md). Here the requests hand their
-work to one writer thread instead. The writer takes everything waiting in line, runs each piece of
-work in a savepoint of its own (so a refused or failed piece leaves the others intact), commits
-once, and only then answers each request: nothing is acknowledged before it is durable, and a
-crash before the commit loses only writes no one was told were stored.
+work to one writer thread instead. The writer takes everything waiting in line, runs the pieces of
+work one after another, commits once, and only then answers each request: nothing is
+acknowledged before it is durable, and a crash before the commit loses only writes no one was
+told were stored.
+
+A refused or failed piece must leave the others intact. Each piece could run in a savepoint of
+its own, but that costs two statements (SAVEPOINT, RELEASE) of a save's ten, and on PostgreSQL
+two round trips: with them the writer stored about 336 saves a second, short of the storm's 400
+(docs/BENCHMARKS.md). Refusals are rare (a save after the deadline, a replaced window), so a
+group first runs without savepoints. When a piece fails, the group is rolled back, that piece
+is answered with its failure without running again, and the others run again, each in a
+savepoint, as the next groups do until one goes through without a failure.
 
 While one group commits, the next one gathers, so the groups grow with the load by themselves.
 """
@@ -107,6 +115,7 @@ class GroupWriter:
         self._close = close
         self._line: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._together = True  # the next group runs without savepoints
         self.groups = 0  # committed groups, for the tests and the benchmark's curiosity
 
     def start(self) -> None:
@@ -150,22 +159,66 @@ class GroupWriter:
                 return
 
     def _write(self, group: list[Pending[Any]]) -> None:
+        known: dict[int, BaseException] = {}
+        outcomes: list[tuple[Any, BaseException | None]] | None = None
+        if self._together:
+            try:
+                outcomes = self._commit_group(group, together=True, known=known)
+            except _PieceFailed as failed:
+                known[failed.index] = failed.error
+        if outcomes is None:
+            outcomes = self._commit_group(group, together=False, known=known)
+            # Savepoints again until a group has no failure: refusals come in runs (every
+            # save after the deadline), and each would otherwise cost its group twice.
+            self._together = not known and all(failure is None for _result, failure in outcomes)
+        again: list[Pending[Any]] = []
+        for pending, (result, failure) in zip(group, outcomes, strict=True):
+            if failure is not None and _transient(failure) and pending.tries < MAX_TRIES:
+                pending.tries += 1
+                again.append(pending)
+            else:
+                pending.settle(result, failure)
+        if again:
+            self._write(again)
+
+    def _commit_group(
+        self, group: list[Pending[Any]], *, together: bool, known: dict[int, BaseException]
+    ) -> list[tuple[Any, BaseException | None]]:
+        """Run the group in one transaction and commit it: the outcome of each piece.
+
+        ``together``: no savepoints; a piece that fails rolls the whole group back and raises
+        ``_PieceFailed``. Otherwise each piece runs in a savepoint of its own, and the pieces
+        of ``known`` (failed already) do not run again.
+        """
         outcomes: list[tuple[Any, BaseException | None]] = []
         session = self._open_session()
         try:
-            for pending in group:
-                try:
-                    with savepoint(session):
+            for index, pending in enumerate(group):
+                if index in known:
+                    outcomes.append((None, known[index]))
+                elif together:
+                    try:
                         outcomes.append((pending.work(session), None))
-                except Exception as error:
-                    outcomes.append((None, error))
+                        session.flush()  # a piece's own ORM writes fail as its own failure
+                    except Exception as error:
+                        raise _PieceFailed(index, error) from error
+                else:
+                    try:
+                        with savepoint(session):
+                            result = pending.work(session)
+                    except Exception as error:  # the piece's, or its flush at the release
+                        outcomes.append((None, error))
+                    else:
+                        outcomes.append((result, None))
             session.commit()
+        except _PieceFailed:
+            _roll_back(session)
+            raise
         except Exception as failed:
             # The commit failed (or the transaction could not begin): nothing of the group is
             # stored, so no request of it may be told otherwise.
             log.exception("a group of writes failed to commit")
-            session.rollback()
-            session.info.pop("after_commit", None)
+            _roll_back(session)
             outcomes = [(None, failed)] * len(group)
         else:
             self.groups += 1
@@ -176,12 +229,19 @@ class GroupWriter:
             run_after_commit(session)
         except Exception:
             log.exception("an after-commit callback failed")
-        again: list[Pending[Any]] = []
-        for pending, (result, failure) in zip(group, outcomes, strict=True):
-            if failure is not None and _transient(failure) and pending.tries < MAX_TRIES:
-                pending.tries += 1
-                again.append(pending)
-            else:
-                pending.settle(result, failure)
-        if again:
-            self._write(again)
+        return outcomes
+
+
+class _PieceFailed(Exception):
+    """A piece of a group run without savepoints failed: the group was rolled back."""
+
+    def __init__(self, index: int, error: BaseException) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
+
+
+def _roll_back(session: Session) -> None:
+    """Undo the group: its writes, and what it queued for after the commit."""
+    session.rollback()
+    session.info.pop("after_commit", None)

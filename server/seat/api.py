@@ -65,17 +65,24 @@ _OWN_ATTEMPT = (
     )
     .where(Attempt.id == bindparam("attempt_id"))
 )
+# The same read for a save: it takes the attempt's row lock (PostgreSQL; on SQLite the write
+# lock already serialises), so the save's later reads and writes see no other save of the
+# attempt in between (``server.seat.saves.save_answer``). Locking at the first read spares the
+# save a statement of its own for the lock.
+_OWN_ATTEMPT_LOCKED = _OWN_ATTEMPT.with_for_update(of=Attempt)
 
 
 def attempt_of_claim(
-    db: Session, *, claim: SessionClaim, attempt_id: int, seb: SebHeaders
+    db: Session, *, claim: SessionClaim, attempt_id: int, seb: SebHeaders, lock: bool = False
 ) -> tuple[Attempt, datetime]:
     """The signed-in student's attempt and its exam's start, in one query, or a refusal.
 
     Someone else's attempt is reported as not found, not as forbidden. The request's SEB
     headers are read beforehand (``headers_of``), as the job may run in the writer process.
+    ``lock``: take the attempt's row lock with the read, until the transaction ends.
     """
-    row = db.execute(_OWN_ATTEMPT, {"attempt_id": attempt_id}).first()
+    statement = _OWN_ATTEMPT_LOCKED if lock else _OWN_ATTEMPT
+    row = db.execute(statement, {"attempt_id": attempt_id}).first()
     if row is None or row[1] != claim.user_id:
         raise AttemptNotFound()
     attempt, user_id, password_hash, active, role, start, config_keys, browser_keys, held = row
@@ -206,7 +213,7 @@ def store_save(
     save: Save,
     received_at: datetime,
 ) -> SaveReceipt:
-    attempt, start = attempt_of_claim(db, claim=claim, attempt_id=attempt_id, seb=seb)
+    attempt, start = attempt_of_claim(db, claim=claim, attempt_id=attempt_id, seb=seb, lock=True)
     return save_answer(db, settings, attempt=attempt, start=start, save=save, now=received_at)
 
 

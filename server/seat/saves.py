@@ -127,11 +127,6 @@ _QUESTION = (
         _paper.c.position == bindparam("position"),
     )
 )
-_LOCK_ATTEMPT = (
-    update(_attempts)
-    .where(_attempts.c.id == bindparam("of_attempt"))
-    .values(last_save_at=bindparam("now"))
-)
 _STORED_AND_NEWEST = select(
     _responses.c.seq, _responses.c.paper_question_id, _responses.c.answer, _responses.c.flagged
 ).where(
@@ -157,6 +152,7 @@ _COUNT_SAVE = (
             else_=_attempts.c.last_seq,
         ),
         answered=_attempts.c.answered + bindparam("answered_delta"),
+        last_save_at=bindparam("now"),
     )
     .returning(_attempts.c.answered)
 )
@@ -215,7 +211,11 @@ def save_answer(
     save: Save,
     now: datetime,
 ) -> SaveReceipt:
-    """Store one save or refuse it; a refusal changes nothing."""
+    """Store one save or refuse it; a refusal changes nothing.
+
+    ``attempt`` was read with its row lock (``attempt_of_claim(lock=True)``): the saves of one
+    attempt are stored one at a time.
+    """
     require_sitting(attempt, start=start, now=now)
     if attempt.client_token is None or save.client != attempt.client_token:
         raise WindowReplaced()
@@ -230,10 +230,10 @@ def save_answer(
     ):
         raise TimeOver()
 
-    # Saves of one attempt queue here for its row lock, so what is read below (this number's
-    # save, the question's newest) and the answered count are read and written by one save at a
-    # time, on every database. On SQLite the write lock has done so already.
-    db.execute(_LOCK_ATTEMPT, {"of_attempt": attempt.id, "now": now})
+    # Saves of one attempt queue for its row lock, taken when the caller read the attempt
+    # (``attempt_of_claim(lock=True)``), so what is read below (this number's save, the
+    # question's newest) and the answered count are read and written by one save at a time, on
+    # every database. On SQLite the write lock has done so already.
     stored, newest = _stored_and_newest(db, attempt_id=attempt.id, seq=save.seq, question=question)
     receipt = SaveReceipt(
         status=SaveStatus.ALREADY_SAVED,
@@ -268,6 +268,7 @@ def save_answer(
             "of_attempt": attempt.id,
             "save_seq": save.seq,
             "answered_delta": int(is_answered(answer)) - int(was_answered),
+            "now": now,
         },
     ).scalar_one()
     if attempt.room_id is not None:

@@ -12,9 +12,9 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from server.db import make_sessionmaker
 from server.db.engine import write_intent
@@ -84,6 +84,18 @@ class _Hold:
         return first, lined_up
 
 
+def _one_group(writer: GroupWriter, pieces: list[Callable[[Session], Any]]) -> list[Any]:
+    """Run ``pieces`` in one group (lined up behind a held piece); each one's outcome."""
+    hold = _Hold()
+
+    async def scenario() -> list[Any]:
+        first, lined_up = await hold.line_up_behind(writer, pieces)
+        hold.release.set()
+        return await asyncio.gather(first, *lined_up, return_exceptions=True)
+
+    return run_on_own_thread(scenario())[1:]
+
+
 def test_writes_that_line_up_are_committed_in_one_group_and_each_gets_its_own_result(
     writer: GroupWriter, sqlite_engine: Engine
 ) -> None:
@@ -104,18 +116,97 @@ def test_writes_that_line_up_are_committed_in_one_group_and_each_gets_its_own_re
 def test_a_failing_piece_is_rolled_back_alone_and_its_caller_gets_the_error(
     writer: GroupWriter, sqlite_engine: Engine
 ) -> None:
-    hold = _Hold()
-
-    async def scenario() -> list[Any]:
-        first, lined_up = await hold.line_up_behind(writer, [_insert(1), _fail, _insert(2)])
-        hold.release.set()
-        return await asyncio.gather(first, *lined_up, return_exceptions=True)
-
-    results = run_on_own_thread(scenario())
-    assert results[:2] == [0, 10]
-    assert isinstance(results[2], LookupError)
-    assert results[3] == 20
+    results = _one_group(writer, [_insert(1), _fail, _insert(2)])
+    assert results[0] == 10
+    assert isinstance(results[1], LookupError)
+    assert results[2] == 20
     assert committed_marks(sqlite_engine) == [1, 2]  # not the failed piece's 99
+
+
+class _Savepoints:
+    """Counts the SAVEPOINT statements the engine runs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.count += statement.lstrip().upper().startswith("SAVEPOINT")
+
+    def since(self, before: int) -> int:
+        return self.count - before
+
+
+def test_a_group_without_a_failure_runs_without_savepoints(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    savepoints = _Savepoints(sqlite_engine)
+    assert _one_group(writer, [_insert(n) for n in (1, 2, 3)]) == [10, 20, 30]
+    assert savepoints.count == 0
+    assert committed_marks(sqlite_engine) == [1, 2, 3]
+
+
+def test_a_failed_piece_is_not_run_again_and_savepoints_return_until_a_group_goes_through(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    savepoints = _Savepoints(sqlite_engine)
+    calls: list[str] = []
+
+    def refused(session: Session) -> int:
+        calls.append("refused")
+        return _fail(session)
+
+    results = _one_group(writer, [_insert(1), refused, _insert(2)])
+    assert results[0] == 10
+    assert isinstance(results[1], LookupError)
+    assert results[2] == 20
+    assert calls == ["refused"]  # its failure was kept, not found again
+    assert savepoints.count == 2  # the two others, run again each in its own
+    # The next group still runs in savepoints; once one goes through, the one after does not.
+    before = savepoints.count
+    assert _gather(partial(writer.write, _insert(3))) == [30]
+    assert savepoints.since(before) == 1
+    before = savepoints.count
+    assert _gather(partial(writer.write, _insert(4))) == [40]
+    assert savepoints.since(before) == 0
+    assert committed_marks(sqlite_engine) == [1, 2, 3, 4]
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Stamp(_Base):
+    __tablename__ = "stamps"
+    n: Mapped[int] = mapped_column(primary_key=True)
+
+
+def _stamp(n: int) -> Callable[[Session], int]:
+    def work(session: Session) -> int:
+        session.add(_Stamp(n=n))  # flushed later, by whoever flushes the session next
+        return n
+
+    return work
+
+
+@pytest.mark.parametrize("after_a_refusal", [False, True])
+def test_a_piece_whose_orm_writes_fail_at_flush_fails_alone(
+    writer: GroupWriter, sqlite_engine: Engine, after_a_refusal: bool
+) -> None:
+    """Each piece's unit of work is flushed after it (without savepoints) or at its savepoint's
+    release, so a constraint its objects break is its own failure, not the commit's or the
+    next piece's, and it is answered once."""
+    _Base.metadata.create_all(sqlite_engine)
+    # A refused piece first sends the group through the savepoints.
+    pieces = [_fail] if after_a_refusal else []
+    pieces += [_stamp(7), _stamp(7), _insert(2)]
+    results = _one_group(writer, pieces)[after_a_refusal:]
+    assert results[0] == 7
+    assert isinstance(results[1], IntegrityError)
+    assert results[2] == 20
+    assert committed_marks(sqlite_engine) == [2]
+    with sqlite_engine.connect() as connection:
+        assert list(connection.exec_driver_sql("SELECT n FROM stamps").scalars()) == [7]
 
 
 def test_a_failed_commit_answers_every_piece_with_the_error_and_stores_nothing(
