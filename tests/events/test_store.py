@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.db import create_db_engine, make_sessionmaker, utcnow
 from server.db.migrate import upgrade
 from server.events import store
 from server.events.store import Envelope, emit, events_after, install_publisher
+from server.models import ExamRoom
 from tests.seat.factories import World, create_world
 
 
@@ -66,6 +68,37 @@ def test_events_are_numbered_per_room_from_one(
         (world.room.id, 2),
         (world.room.id, 3),
         (other.room.id, 1),
+    ]
+
+
+def test_an_event_costs_postgresql_one_statement_and_changes_nothing_else_of_the_room(
+    factory: sessionmaker[Session], module_engine: Engine, world: World
+) -> None:
+    """Every save emits an event: on PostgreSQL the number and the row are one round trip."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    with factory() as db:
+        db.execute(select(ExamRoom)).all()  # the session's own first statements
+        event.listen(module_engine, "before_cursor_execute", seen)
+        try:
+            _emit(db, world, "signed_in")
+        finally:
+            event.remove(module_engine, "before_cursor_execute", seen)
+        db.commit()
+    assert len(statements) == (1 if module_engine.dialect.name == "postgresql" else 2)
+    with factory() as db:
+        room = db.execute(
+            select(ExamRoom).where(
+                ExamRoom.exam_id == world.exam.id, ExamRoom.room_id == world.room.id
+            )
+        ).scalar_one()
+        assert (room.exam_id, room.room_id, room.event_seq) == (world.exam.id, world.room.id, 1)
+        stored = events_after(db, exam_id=world.exam.id, room_id=world.room.id, after=0)
+    assert [(e.seq, e.kind, e.attempt_id, e.payload) for e in stored] == [
+        (1, "signed_in", None, {})
     ]
 
 
