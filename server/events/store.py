@@ -95,8 +95,8 @@ _NEXT_SEQ = (
     .returning(_exam_rooms.c.event_seq)
 )
 _INSERT_EVENT = insert(_room_events).returning(_room_events.c.id)
-# On PostgreSQL both in one statement: the writer's statements are its round trips, and a save
-# has seven (docs/BENCHMARKS.md). SQLite has no UPDATE in a WITH clause; there a statement is a
+# On PostgreSQL both in one statement: the writer's statements are its round trips, six for a
+# save with this (docs/BENCHMARKS.md). SQLite has no UPDATE in a WITH clause; there a statement is a
 # call within the process.
 _EVENT_COLUMNS = ("exam_id", "room_id", "kind", "attempt_id", "actor_id", "payload", "created_at")
 _NEXT_SEQ_CTE = _NEXT_SEQ.cte("next_seq")

@@ -100,6 +100,14 @@ def test_a_replayed_number_with_another_answer_is_refused(
     _refused(db, settings, sitting, sitting.save(1, 1, (b,)), ReplayedSequence)
 
 
+def test_a_number_already_used_by_another_question_is_refused(
+    db: Session, settings: Settings, sitting: Sitting
+) -> None:
+    """The save stored under a number is found whichever question it was for."""
+    _save(db, settings, sitting, sitting.save(1, 1, (sitting.numbers(1)[0],)))
+    _refused(db, settings, sitting, sitting.save(1, 2, (sitting.numbers(2)[0],)), ReplayedSequence)
+
+
 def test_a_question_not_on_the_paper_is_refused(
     db: Session, settings: Settings, sitting: Sitting
 ) -> None:
