@@ -94,22 +94,26 @@ _NEXT_SEQ = (
     .values(event_seq=_exam_rooms.c.event_seq + 1)
     .returning(_exam_rooms.c.event_seq)
 )
-_INSERT_EVENT = insert(_room_events).returning(_room_events.c.id)
-# On PostgreSQL both in one statement: the writer's statements are its round trips, six for a
-# save with this (docs/BENCHMARKS.md). SQLite has no UPDATE in a WITH clause; there a statement is a
-# call within the process.
+# The event's values, named apart from the columns: in the one statement below, a parameter
+# named after a column of exam_rooms would become a value its UPDATE sets.
 _EVENT_COLUMNS = ("exam_id", "room_id", "kind", "attempt_id", "actor_id", "payload", "created_at")
+_EVENT_VALUES = {
+    name: bindparam(f"new_{name}", type_=_room_events.c[name].type) for name in _EVENT_COLUMNS
+}
+_INSERT_EVENT = (
+    insert(_room_events)
+    .values(**_EVENT_VALUES, seq=bindparam("new_seq"))
+    .returning(_room_events.c.id)
+)
+# On PostgreSQL both in one statement: the writer's statements are its round trips, six for a
+# save with this (docs/BENCHMARKS.md). SQLite has no UPDATE in a WITH clause; there a statement
+# is a call within the process.
 _NEXT_SEQ_CTE = _NEXT_SEQ.cte("next_seq")
 _INSERT_NUMBERED_EVENT = (
     insert(_room_events)
     .from_select(
         [*_EVENT_COLUMNS, "seq"],
-        select(
-            # Named apart from the columns: a parameter named after a column of exam_rooms
-            # would become a value the UPDATE sets.
-            *(bindparam(f"new_{name}", type_=_room_events.c[name].type) for name in _EVENT_COLUMNS),
-            _NEXT_SEQ_CTE.c.event_seq,
-        ),
+        select(*_EVENT_VALUES.values(), _NEXT_SEQ_CTE.c.event_seq),
     )
     .add_cte(_NEXT_SEQ_CTE)
     .returning(_room_events.c.id, _room_events.c.seq)
@@ -134,21 +138,21 @@ def emit(
     """
     body = dict(payload or {})
     values = {
-        "exam_id": exam_id,
-        "room_id": room_id,
-        "kind": kind,
-        "attempt_id": attempt_id,
-        "actor_id": actor_id,
-        "payload": body,
-        "created_at": now,
+        "of_exam": exam_id,
+        "of_room": room_id,
+        "new_exam_id": exam_id,
+        "new_room_id": room_id,
+        "new_kind": kind,
+        "new_attempt_id": attempt_id,
+        "new_actor_id": actor_id,
+        "new_payload": body,
+        "new_created_at": now,
     }
     if db.get_bind().dialect.name == "postgresql":
-        numbered = {f"new_{name}": value for name, value in values.items()}
-        numbered.update(of_exam=exam_id, of_room=room_id)
-        event_id, seq = db.execute(_INSERT_NUMBERED_EVENT, numbered).one()
+        event_id, seq = db.execute(_INSERT_NUMBERED_EVENT, values).one()
     else:
-        seq = db.execute(_NEXT_SEQ, {"of_exam": exam_id, "of_room": room_id}).scalar_one()
-        event_id = db.execute(_INSERT_EVENT, {**values, "seq": seq}).scalar_one()
+        seq = db.execute(_NEXT_SEQ, values).scalar_one()
+        event_id = db.execute(_INSERT_EVENT, {**values, "new_seq": seq}).scalar_one()
     _forget_loaded_seq(db, exam_id=exam_id, room_id=room_id)
     envelope = Envelope(
         id=event_id,
