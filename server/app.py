@@ -100,7 +100,11 @@ def _writer(
     in_memory = ":memory:" in url or url == "sqlite://"
     if settings.writer == "process" and owns_engine and not in_one_session and not in_memory:
         return ProcessWriter(settings, publish)
-    return ThreadWriter(partial(open_session, app, write=True), settings, close=not in_one_session)
+    return ThreadWriter(
+        partial(open_session, app, write=True, group_writer=True),
+        settings,
+        close=not in_one_session,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -16,6 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option set by the request session for unsafe HTTP methods (see server.db.session).
 WRITE_INTENT = "emtihan_write_intent"
+# Execution option of the group writers' sessions (``writers_turn``).
+WRITERS_TURN = "emtihan_writers_turn"
+# PostgreSQL's advisory lock that the group writers take in turn (the audit trail's is 7301).
+WRITERS_TURN_KEY = 7302
 # A connection's ``info`` key: it holds the process's SQLite write turn (``_WriteTurn``).
 _HOLDS_TURN = "emtihan_holds_write_turn"
 
@@ -210,13 +214,36 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Each worker process has a group writer of its own, and one group touches many rows
+        # that every group touches: the rooms' event counters, the audit trail's tail. Two
+        # groups taking them in different orders deadlock, and PostgreSQL breaks a deadlock only
+        # after a second (deadlock_timeout) while both writers, and every request in their
+        # groups, wait. Groups that take this lock first run one at a time instead, as SQLite's
+        # do; the next group gathers meanwhile. The lock ends with the transaction.
+        if connection.get_execution_options().get(WRITERS_TURN):
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITERS_TURN_KEY})")
 
 
 @lru_cache(maxsize=8)
 def write_intent(engine: Engine) -> Engine:
     """The engine whose transactions begin ready to write (SQLite: ``BEGIN IMMEDIATE``)."""
     return engine.execution_options(**{WRITE_INTENT: True})
+
+
+@lru_cache(maxsize=8)
+def writers_turn(engine: Engine) -> Engine:
+    """The engine of the group writers' sessions: ready to write, and on PostgreSQL each
+    transaction waits for the writers' turn first (``_configure_postgresql``). On SQLite the
+    write intent is the turn already."""
+    return engine.execution_options(**{WRITE_INTENT: True, WRITERS_TURN: True})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from server.db.engine import write_intent
+from server.db.engine import write_intent, writers_turn
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -82,16 +82,19 @@ def unit_of_work(app: Any, *, write: bool) -> Iterator[Session]:
     run_after_commit(session)
 
 
-def open_session(app: Any, *, write: bool) -> Session:
+def open_session(app: Any, *, write: bool, group_writer: bool = False) -> Session:
     """A new session of the application (the test's one session, when it runs in one).
 
     ``write``: its transactions take the write lock at their first statement (``write_intent``).
+    ``group_writer``: a group writer's, which also waits for the writers' turn (``writers_turn``).
     """
     single: Session | None = getattr(app.state, "single_session", None)
     if single is not None:
         return single
     session: Session = app.state.sessionmaker()
-    if write:
+    if group_writer:
+        session.bind = writers_turn(session.get_bind())
+    elif write:
         session.bind = write_intent(session.get_bind())
     return session
 

@@ -38,7 +38,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.db.engine import create_db_engine, make_sessionmaker, write_intent
+from server.db.engine import create_db_engine, make_sessionmaker, writers_turn
 from server.db.group_commit import GroupWriter, Pending, settle_future
 from server.events.store import Envelope, install_publisher
 from server.processes import die_with_parent
@@ -261,7 +261,7 @@ def _serve(connection: Connection, settings: Settings) -> None:
     """The writer process: a group writer fed from the pipe until it closes or says stop."""
     die_with_parent()
     engine = create_db_engine(settings.resolved_database_url())
-    maker = make_sessionmaker(write_intent(engine))
+    maker = make_sessionmaker(writers_turn(engine))
     stored: list[Envelope] = []
     # The writer thread publishes a group's events at its commit; they go back to the server.
     install_publisher(stored.append)

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from server.db import create_db_engine
-from server.db.engine import FifoLock, write_intent
+from server.db.engine import FifoLock, write_intent, writers_turn
 from server.models import AuditEntry
 from tests.support.worker import Worker
 
@@ -88,6 +89,64 @@ def _wait_until(condition: Callable[[], bool]) -> None:
             return
         threading.Event().wait(0.005)
     raise AssertionError("the condition did not come true within 10 s")
+
+
+def _bump(connection: Any, row: int) -> None:
+    connection.execute(text("UPDATE writers_turn_probe SET n = n + 1 WHERE id = :id"), {"id": row})
+
+
+def _until_a_transaction_waits(engine: Engine) -> None:
+    """Until another transaction waits for a lock (PostgreSQL shows it; SQLite's turn does not)."""
+    if engine.dialect.name != "postgresql":
+        time.sleep(0.2)
+        return
+    deadline = time.monotonic() + 5
+    with engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            ).scalar()
+            watcher.rollback()
+            if waiting:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no transaction waits for a lock")
+
+
+def test_group_writers_take_turns_so_their_groups_never_deadlock(engine: Engine) -> None:
+    """Two workers' group writers lock the same rows (the rooms' event counters) in opposite
+    orders. Without a turn, PostgreSQL lets both lock one row each and breaks the deadlock after a
+    second; with it, the second group begins only once the first has committed."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE writers_turn_probe (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"
+        )
+        connection.exec_driver_sql("INSERT INTO writers_turn_probe (id, n) VALUES (1, 0), (2, 0)")
+    order: list[str] = []
+
+    def second_group() -> None:
+        with writers_turn(engine).begin() as connection:
+            _bump(connection, 2)
+            order.append("second group locked row 2")
+            _bump(connection, 1)
+
+    worker = Worker(second_group)
+    try:
+        with writers_turn(engine).begin() as first:
+            _bump(first, 1)
+            worker.start()
+            # The second group waits: for the turn, or (without one) for row 1 having locked 2.
+            _until_a_transaction_waits(engine)
+            _bump(first, 2)
+            order.append("first group commits")
+        worker.finish()
+        with engine.connect() as connection:
+            counts = connection.exec_driver_sql("SELECT id, n FROM writers_turn_probe").all()
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE writers_turn_probe")
+    assert order == ["first group commits", "second group locked row 2"]
+    assert dict(counts) == {1: 2, 2: 2}
 
 
 def test_a_free_lock_is_taken_at_once_and_given_back() -> None:
