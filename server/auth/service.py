@@ -74,11 +74,20 @@ class CheckedPassword:
     new_hash: str | None = None
 
 
-def check_password(
-    db: Session, settings: Settings, *, login: str, password: str, address: str, now: datetime
-) -> CheckedPassword:
-    """Check a password with reads only. argon2 takes ~20 ms of a core (docs/SECURITY.md): it
-    must not run inside a write transaction, where on SQLite every other writer would wait for it.
+@dataclass(frozen=True)
+class StoredCredentials:
+    """What the database holds for a login, read before argon2 runs (``read_credentials``)."""
+
+    login: str
+    user_id: int | None = None
+    password_hash: str | None = None
+    active: bool = False
+
+
+def read_credentials(
+    db: Session, settings: Settings, *, login: str, address: str, now: datetime
+) -> StoredCredentials:
+    """The reads of a password check: the rate limit, then the login's stored hash.
 
     Raises ``TooManyAttempts`` when the login or address has failed too often. The count is read
     here, outside the write, so two guesses racing each other may both be checked: the limit is
@@ -87,13 +96,35 @@ def check_password(
     login = login.strip()
     _check_rate_limit(db, settings, login=login, address=address, now=now)
     user = repository.user_by_login(db, login)
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
-        return CheckedPassword(login=login, user_id=None)
-    new_hash = hash_password(password) if needs_rehash(user.password_hash) else None
-    return CheckedPassword(
-        login=login, user_id=user.id, password_hash=user.password_hash, new_hash=new_hash
+    if user is None:
+        return StoredCredentials(login=login)
+    return StoredCredentials(
+        login=login, user_id=user.id, password_hash=user.password_hash, active=user.is_active
     )
+
+
+def verify_credentials(stored: StoredCredentials, password: str) -> CheckedPassword:
+    """argon2 alone, no database: ~20 ms of a core (docs/SECURITY.md). It must not run inside a
+    write transaction, where on SQLite every other writer would wait for it. An unknown login is
+    checked against a dummy hash, so both cost the same time."""
+    ok = verify_password(stored.password_hash, password)
+    if stored.user_id is None or stored.password_hash is None or not ok or not stored.active:
+        return CheckedPassword(login=stored.login, user_id=None)
+    new_hash = hash_password(password) if needs_rehash(stored.password_hash) else None
+    return CheckedPassword(
+        login=stored.login,
+        user_id=stored.user_id,
+        password_hash=stored.password_hash,
+        new_hash=new_hash,
+    )
+
+
+def check_password(
+    db: Session, settings: Settings, *, login: str, password: str, address: str, now: datetime
+) -> CheckedPassword:
+    """Check a password with reads only (``read_credentials``, then ``verify_credentials``)."""
+    stored = read_credentials(db, settings, login=login, address=address, now=now)
+    return verify_credentials(stored, password)
 
 
 def record_sign_in(db: Session, checked: CheckedPassword, *, address: str, now: datetime) -> SignIn:

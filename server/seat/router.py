@@ -28,11 +28,10 @@ from server.auth.dependencies import (
 )
 from server.auth.passwords import in_argon2_thread
 from server.auth.router import remember_language
-from server.auth.service import CheckedPassword, check_password
+from server.auth.service import StoredCredentials, read_credentials, verify_credentials
 from server.config import Settings
 from server.db import DbSession, utcnow
 from server.db.reader import in_reader
-from server.db.session import short_session
 from server.db.writer import write_job
 from server.errors import ExamError
 from server.i18n import set_locale
@@ -49,6 +48,7 @@ from server.seat.seb import (
     SebKeys,
     enforce,
     enforce_for_room,
+    enforce_for_sitting,
     enforce_headers,
     headers_of,
 )
@@ -84,9 +84,11 @@ def _sign_in_page(
     user: User | None,
     seat_via_cookie: bool = False,
 ) -> Response:
+    """The start page, behind the Safe Exam Browser check of the exam the room holds now."""
     settings = request.app.state.settings
     now = utcnow()
     sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
+    enforce_for_sitting(request, sitting)
     return render(
         request,
         "seat/sign_in.html",
@@ -115,7 +117,6 @@ async def seat_page(request: Request, token: str) -> Response:
 
 def _seat_page(request: Request, token: str, db: Session) -> Response:
     seat = _seat(request, db, token)
-    enforce_for_room(request, db, seat.room_id)
     return _sign_in_page(request, db, seat=seat, token=token, user=claimed_user(request, db))
 
 
@@ -124,7 +125,6 @@ def enrolled_seat_page(request: Request, db: DbSession, user: MaybeUser) -> Resp
     """An enrolled workstation's start page: the seat cookie names the seat (room preparation)."""
     settings = request.app.state.settings
     seat = enrolled_seat(db, settings, request.cookies.get(SEAT_COOKIE))
-    enforce_for_room(request, db, seat.room_id)
     # The sign-in form posts to the seat link, which the seat cookie stands in for.
     response = _sign_in_page(
         request,
@@ -139,25 +139,19 @@ def enrolled_seat_page(request: Request, db: DbSession, user: MaybeUser) -> Resp
     return response
 
 
-def _check_password(
-    request: Request, *, seat_id: int, id_code: str, password: str, address: str, now: datetime
-) -> CheckedPassword | ExamError:
-    """The seat's SEB check, then the password: the sign-in's reads, on argon2's thread."""
-    with short_session(request.app) as read:
-        room_id = read.scalar(select(Seat.room_id).where(Seat.id == seat_id))
-        if room_id is not None:  # an unknown seat is the check-in's refusal
-            enforce_for_room(request, read, room_id)
-        try:
-            return check_password(
-                read,
-                request.app.state.settings,
-                login=id_code,
-                password=password,
-                address=address,
-                now=now,
-            )
-        except ExamError as refusal:  # too many failed attempts
-            return refusal
+def _read_credentials(
+    request: Request, db: Session, *, seat_id: int, id_code: str, address: str, now: datetime
+) -> StoredCredentials | ExamError:
+    """The seat's SEB check, then the sign-in's reads: a reader job, before argon2 runs."""
+    room_id = db.scalar(select(Seat.room_id).where(Seat.id == seat_id))
+    if room_id is not None:  # an unknown seat is the check-in's refusal
+        enforce_for_room(request, db, room_id)
+    try:
+        return read_credentials(
+            db, request.app.state.settings, login=id_code, address=address, now=now
+        )
+    except ExamError as refusal:  # too many failed attempts
+        return refusal
 
 
 @router.post("/seat/{token}", dependencies=[Public])
@@ -171,24 +165,25 @@ async def seat_sign_in(
     """Sign in at the seat: the password first, then the check-in in one write.
 
     At an exam's start a whole university signs in within a minute. The SEB check and the
-    password are read in one session on argon2's own threads, one per core, so sign-ins queue
-    there, not in the threads the other pages share, and never while holding the write lock.
+    stored hash are read in a reader job; argon2 then runs on its own threads, one per core,
+    which do nothing else: there the sign-ins queue, not in the threads the other pages share,
+    and never while holding the write lock.
     """
     seat_id = seat_from_token(request.app.state.settings, token)
     if seat_id is None:
         raise UnknownSeat()
     now = utcnow()
     address = _address(request)
-    checked = await in_argon2_thread(
+    stored = await in_reader(
+        request,
         partial(
-            _check_password,
-            request,
-            seat_id=seat_id,
-            id_code=id_code,
-            password=password,
-            address=address,
-            now=now,
+            _read_credentials, request, seat_id=seat_id, id_code=id_code, address=address, now=now
         ),
+    )
+    checked = (
+        stored
+        if isinstance(stored, ExamError)
+        else await in_argon2_thread(partial(verify_credentials, stored, password))
     )
     outcome: SeatCheckIn | None = None
     # Too many failed attempts: refused before anything is written.

@@ -189,3 +189,8 @@ def keys_for_room(db: Session, settings: Settings, room_id: int) -> SebKeys:
 
 def enforce_for_room(request: Request, db: Session, room_id: int) -> None:
     enforce(request, keys_for_room(db, request.app.state.settings, room_id))
+
+
+def enforce_for_sitting(request: Request, sitting: Sitting | None) -> None:
+    """``enforce_for_room`` with the room's current sitting already read."""
+    enforce(request, SebKeys.of_exam(sitting.exam if sitting else None))
