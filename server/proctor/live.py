@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.events.store import Envelope, events_after
 from server.i18n import set_locale
-from server.proctor.grid import PAYLOAD_EVENTS, RoomGrid, load_card, load_grid
+from server.proctor.grid import PAYLOAD_EVENTS, RoomGrid, load_cards, load_grid
 from server.web import environment
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,11 @@ def render_frame(language: str, **context: Any) -> str:
     return environment().get_template(FRAME_TEMPLATE).render(**context)
 
 
+def _reloads(envelope: Envelope) -> bool:
+    """Whether the event changes its attempt's card in ways only the database knows."""
+    return envelope.attempt_id is not None and envelope.kind not in PAYLOAD_EVENTS
+
+
 class RoomHub:
     def __init__(
         self,
@@ -100,8 +105,8 @@ class RoomHub:
         with self._factory() as db:
             return work(db)
 
-    def _card(self, attempt_id: int) -> Any:
-        return self._read(lambda db: load_card(db, attempt_id=attempt_id, start=self._start))
+    def _cards(self, attempt_ids: set[int]) -> Any:
+        return self._read(lambda db: load_cards(db, attempt_ids=attempt_ids, start=self._start))
 
     async def _load(self) -> RoomGrid:
         grid: RoomGrid = await asyncio.to_thread(
@@ -189,10 +194,13 @@ class RoomHub:
         assert self.grid is not None
         touched: dict[int, None] = {}
         applied: list[Envelope] = []
+        # The cards the events change, read in one go: at an exam's start a batch holds a
+        # room's sign-ins and admissions, and a thread hop and a session per card kept the
+        # default pool's threads busy (docs/BENCHMARKS.md).
+        stale = {e.attempt_id for e in envelopes if e.attempt_id is not None and _reloads(e)}
+        read = await asyncio.to_thread(self._cards, stale) if stale else {}
         for envelope in envelopes:
-            reload = None
-            if envelope.attempt_id is not None and envelope.kind not in PAYLOAD_EVENTS:
-                reload = await asyncio.to_thread(self._card, envelope.attempt_id)
+            reload = read.get(envelope.attempt_id) if _reloads(envelope) else None
             if envelope.seq != self.grid.seq + 1:
                 break  # a catch-up ran while the card was read
             touched.update(dict.fromkeys(self.grid.apply(envelope, reload)))

@@ -41,6 +41,7 @@ class _Room:
     def __init__(self) -> None:
         self.log: list[Envelope] = []
         self.card_reads: list[int] = []
+        self.reads = 0  # trips to the database for cards
 
     def grid(self) -> RoomGrid:
         return _grid(_card(1, 10), _card(2, 11))
@@ -48,6 +49,10 @@ class _Room:
     def card(self, attempt_id: int) -> AttemptCard:
         self.card_reads.append(attempt_id)
         return _card(attempt_id, 10 if attempt_id == 1 else 11, answered=0)
+
+    def cards(self, attempt_ids: set[int]) -> dict[int, AttemptCard]:
+        self.reads += 1
+        return {attempt_id: self.card(attempt_id) for attempt_id in sorted(attempt_ids)}
 
     def after(self, after: int) -> list[Envelope]:
         return [envelope for envelope in self.log if envelope.seq > after]
@@ -57,7 +62,9 @@ class _Room:
 def room(monkeypatch: pytest.MonkeyPatch) -> _Room:
     room = _Room()
     monkeypatch.setattr(live, "load_grid", lambda _db, **_kwargs: room.grid())
-    monkeypatch.setattr(live, "load_card", lambda _db, *, attempt_id, start: room.card(attempt_id))
+    monkeypatch.setattr(
+        live, "load_cards", lambda _db, *, attempt_ids, start: room.cards(attempt_ids)
+    )
     monkeypatch.setattr(live, "events_after", lambda _db, *, after, **_kwargs: room.after(after))
     return room
 
@@ -132,12 +139,17 @@ def test_events_already_applied_send_nothing_again(room: _Room) -> None:
     assert [(start, last) for start, last, _ in frames] == [(1, 1)]
 
 
-def test_events_that_change_the_attempt_read_its_card_once_each(room: _Room) -> None:
+def test_events_that_change_attempts_read_their_cards_once_together(room: _Room) -> None:
     frames = _frames(
-        room, _event(1, "admitted", 1, late=False), _event(2, "admitted", 2, late=False), until=2
+        room,
+        _event(1, "admitted", 1, late=False),
+        _event(2, "admitted", 2, late=False),
+        _event(3, "started", 1),
+        until=3,
     )
-    assert [(first, last) for first, last, _ in frames] == [(1, 2)]
+    assert [(first, last) for first, last, _ in frames] == [(1, 3)]
     assert room.card_reads == [1, 2]
+    assert room.reads == 1
 
 
 def test_a_long_backlog_is_sent_in_frames_of_at_most_max_batch(room: _Room) -> None:

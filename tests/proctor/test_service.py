@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.models import Attempt, AttemptState, Language, Role
-from server.proctor.grid import load_grid
+from server.proctor.grid import load_cards, load_grid
 from server.proctor.service import (
     AdmitTooEarly,
     AlreadyAdmitted,
@@ -58,6 +58,16 @@ def test_the_waiting_list_shows_name_id_code_and_seat(db: Session, settings: Set
     )
     assert line.question_count == 25
     assert line.answered == 0
+
+
+def test_cards_read_together_are_the_cards_of_the_grid(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    attempt = _waiting(db, settings, world)
+    grid = load_grid(db, exam_id=world.exam.id, room_id=world.room.id, start=world.start)
+    unknown = attempt.id + 1000
+    cards = load_cards(db, attempt_ids={attempt.id, unknown}, start=world.start)
+    assert cards == {attempt.id: grid.card(world.seats[1].id).attempt}
+    assert load_cards(db, attempt_ids=set(), start=world.start) == {}
 
 
 @pytest.mark.parametrize("at", [timedelta(minutes=-10), timedelta(0)])
