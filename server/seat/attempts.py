@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -19,6 +19,10 @@ from server.models import (
     Attempt,
     AttemptSignal,
     AttemptState,
+    Exam,
+    ExamRoom,
+    Room,
+    Seat,
     Student,
     User,
 )
@@ -64,19 +68,42 @@ def phase(attempt: Attempt, *, start: datetime, now: datetime) -> Phase:
     return Phase.SITTING
 
 
-def latest_attempt(db: Session, student: Student) -> Attempt | None:
-    """The attempt the seat shows: an open one first, else the most recently closed."""
-    attempts = list(
-        db.execute(
-            select(Attempt)
-            .where(Attempt.student_id == student.id)
-            .order_by(Attempt.signed_in_at.desc())
-        ).scalars()
-    )
-    for attempt in attempts:
-        if attempt.state not in CLOSED_STATES:
-            return attempt
-    return attempts[0] if attempts else None
+@dataclass(frozen=True)
+class SeatAttempt:
+    """The attempt the seat shows, with its sitting, seat and room."""
+
+    attempt: Attempt
+    sitting: Sitting
+    seat: Seat | None
+    room: Room | None
+
+
+def latest_attempt(db: Session, user: User) -> SeatAttempt | None:
+    """The attempt the seat shows the student ``user``: an open one first, else the most
+    recently closed; in one statement, as every waiting page asks for it at an exam's start.
+
+    Raises ``AttemptClosed`` when the attempt's room was taken off the exam after sign-in.
+    """
+    rows = db.execute(
+        select(Attempt, Exam, ExamRoom, Seat, Room)
+        .join(Student, Student.id == Attempt.student_id)
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .outerjoin(
+            ExamRoom,
+            and_(ExamRoom.exam_id == Attempt.exam_id, ExamRoom.room_id == Attempt.room_id),
+        )
+        .outerjoin(Seat, Seat.id == Attempt.seat_id)
+        .outerjoin(Room, Room.id == Attempt.room_id)
+        .where(Student.user_id == user.id)
+        .order_by(Attempt.signed_in_at.desc())
+    ).all()
+    if not rows:
+        return None
+    chosen = next((row for row in rows if row[0].state not in CLOSED_STATES), rows[0])
+    attempt, exam, exam_room, seat, room = chosen
+    if exam_room is None:
+        raise AttemptClosed()
+    return SeatAttempt(attempt, Sitting(exam=exam, exam_room=exam_room), seat, room)
 
 
 def student_of(db: Session, user: User) -> Student | None:

@@ -287,19 +287,18 @@ async def exam_page(request: Request, claim: StudentClaim) -> Response:
 def _exam_page(request: Request, claim: SessionClaim, db: Session) -> Response:
     settings = request.app.state.settings
     user = request.state.user = claimed_student(db, claim)
-    student = seat_attempts.student_of(db, user)
-    attempt = seat_attempts.latest_attempt(db, student) if student else None
-    if attempt is None:
+    shown = seat_attempts.latest_attempt(db, user)
+    if shown is None:
         return render(request, "seat/no_attempt.html")
-    sitting = seat_attempts.sitting_of(db, attempt)
+    attempt, sitting = shown.attempt, shown.sitting
     enforce(request, SebKeys.of_exam(sitting.exam))
     now = utcnow()
     phase = seat_attempts.phase(attempt, start=sitting.start, now=now)
     context: dict[str, Any] = {
         "attempt": attempt,
         "exam": sitting.exam,
-        "seat": db.get(Seat, attempt.seat_id) if attempt.seat_id else None,
-        "room": db.get(Room, attempt.room_id) if attempt.room_id else None,
+        "seat": shown.seat,
+        "room": shown.room,
         "start": sitting.start,
         "phase": phase.value,
         "timezone": settings.timezone,

@@ -1,0 +1,128 @@
+"""The attempt the seat shows: an open one first, with its sitting, seat and room."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import Attempt, AttemptState, User
+from server.seat.attempts import latest_attempt
+from server.seat.errors import AttemptClosed
+from tests import factories
+from tests.seat.conftest import waiting
+from tests.seat.factories import World, create_world
+
+
+@contextmanager
+def _statements(db: Session) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _user(world: World) -> User:
+    user = world.student.user
+    assert user is not None
+    return user
+
+
+def _closed_attempt_of_another_exam(db: Session, world: World, attempt: Attempt) -> Attempt:
+    """The same student's submitted attempt at a later exam in the same room."""
+    later = factories.create_exam(
+        db,
+        session=world.exam.exam_session,
+        disciplines=[world.discipline],
+        groups=[world.group],
+        rooms=[world.room],
+        start=world.start + timedelta(days=1),
+    )
+    closed = Attempt(
+        exam_id=later.id,
+        student_id=attempt.student_id,
+        room_id=world.room.id,
+        seat_id=world.seats[2].id,
+        state=AttemptState.SUBMITTED,
+        language=attempt.language,
+        signed_in_at=attempt.signed_in_at + timedelta(days=1),
+        deadline=attempt.deadline + timedelta(days=1),
+    )
+    db.add(closed)
+    db.flush()
+    return closed
+
+
+def test_a_student_without_an_attempt_sees_none(db: Session) -> None:
+    world = create_world(db)
+    assert latest_attempt(db, _user(world)) is None
+
+
+def test_the_open_attempt_comes_with_its_sitting_seat_and_room_in_one_statement(
+    db: Session, settings: Settings
+) -> None:
+    world = create_world(db)
+    attempt = waiting(db, settings, world, seat=1)
+    user = _user(world)
+    with _statements(db) as statements:
+        shown = latest_attempt(db, user)
+    assert len(statements) == 1
+    assert shown is not None
+    assert shown.attempt.id == attempt.id
+    assert (shown.sitting.exam.id, shown.sitting.exam_room.room_id) == (
+        world.exam.id,
+        world.room.id,
+    )
+    assert shown.seat is not None
+    assert shown.seat.id == world.seats[1].id
+    assert shown.room is not None
+    assert shown.room.id == world.room.id
+
+
+def test_an_open_attempt_is_shown_before_a_newer_closed_one(
+    db: Session, settings: Settings
+) -> None:
+    world = create_world(db)
+    attempt = waiting(db, settings, world)
+    _closed_attempt_of_another_exam(db, world, attempt)
+    shown = latest_attempt(db, _user(world))
+    assert shown is not None
+    assert shown.attempt.id == attempt.id
+
+
+def test_without_an_open_attempt_the_newest_closed_one_is_shown(
+    db: Session, settings: Settings
+) -> None:
+    world = create_world(db)
+    attempt = waiting(db, settings, world)
+    attempt.state = AttemptState.TIMED_OUT
+    closed = _closed_attempt_of_another_exam(db, world, attempt)
+    shown = latest_attempt(db, _user(world))
+    assert shown is not None
+    assert shown.attempt.id == closed.id
+    assert shown.seat is not None
+    assert shown.seat.id == world.seats[2].id
+
+
+def test_an_attempt_in_a_room_the_exam_no_longer_holds_is_closed(
+    db: Session, settings: Settings
+) -> None:
+    world = create_world(db)
+    attempt = waiting(db, settings, world)
+    attempt.room_id = factories.create_room(db).id
+    db.flush()
+    with pytest.raises(AttemptClosed):
+        latest_attempt(db, _user(world))
