@@ -291,7 +291,7 @@ def _exam_page(request: Request, claim: SessionClaim, db: Session) -> Response:
     if shown is None:
         return render(request, "seat/no_attempt.html")
     attempt, sitting = shown.attempt, shown.sitting
-    enforce(request, SebKeys.of_exam(sitting.exam))
+    enforce_for_sitting(request, sitting)
     now = utcnow()
     phase = seat_attempts.phase(attempt, start=sitting.start, now=now)
     context: dict[str, Any] = {

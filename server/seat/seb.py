@@ -183,7 +183,11 @@ def enforce_headers(keys: SebKeys, headers: SebHeaders) -> None:
 
 def keys_for_room(db: Session, settings: Settings, room_id: int) -> SebKeys:
     """The keys of the exam the room holds now (from its preparation to the deadline)."""
-    sitting = current_sitting(db, settings, room_id=room_id, now=utcnow())
+    return keys_for_sitting(current_sitting(db, settings, room_id=room_id, now=utcnow()))
+
+
+def keys_for_sitting(sitting: Sitting | None) -> SebKeys:
+    """The keys of the sitting's exam; none when the room holds no exam now."""
     return SebKeys.of_exam(sitting.exam if sitting else None)
 
 
@@ -193,4 +197,4 @@ def enforce_for_room(request: Request, db: Session, room_id: int) -> None:
 
 def enforce_for_sitting(request: Request, sitting: Sitting | None) -> None:
     """``enforce_for_room`` with the room's current sitting already read."""
-    enforce(request, SebKeys.of_exam(sitting.exam if sitting else None))
+    enforce(request, keys_for_sitting(sitting))
