@@ -37,9 +37,13 @@ def _proctor(server: LiveServer, new_context: NewContext) -> Page:
     page.press("#password", "Enter")
     page.goto(f"{server.url}/proctor")
     page.get_by_role("link", name=re.compile("final exam")).first.click()
+    # count() does not wait: asked before the console has loaded, it found no button and the
+    # room stayed closed to sign-in.
+    expect(page.get_by_role("heading", name="Workstations")).to_be_visible()
     open_room = page.get_by_role("button", name="Open the room for sign-in")
     if open_room.count():
         open_room.click()
+        expect(open_room).to_have_count(0)
     return page
 
 
