@@ -3,6 +3,9 @@
 import sys
 
 from server.app import create_app
+from server.heap import keep_heap_small
+
+keep_heap_small()
 
 # A thread that waits for the GIL (after a query, whose SQLite call released it) waits until
 # the holder has run this long. At the default 5 ms, a request holding SQLite's write lock

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import base64
+import binascii
 import contextvars
+import hmac
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import lru_cache
 from typing import TypeVar
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from argon2 import Parameters, PasswordHasher, Type, extract_parameters
+from argon2.exceptions import HashingError, InvalidHashError
+from argon2.low_level import ARGON2_VERSION
 
+from server.auth.argon2_memory import argon2_memory
 from server.config import get_settings
 
 # A hash no password can match: accounts created by a roster import wait for the registrar to
@@ -53,6 +58,20 @@ async def in_argon2_thread(call: Callable[[], T]) -> T:
     return await loop.run_in_executor(_ARGON2_THREADS, contextvars.copy_context().run, call)
 
 
+# argon2-cffi's own lengths, so that its ``check_needs_rehash`` reads our hashes as its own.
+_SALT_BYTES = 16
+_HASH_BYTES = 32
+
+
+def _b64(raw: bytes) -> str:
+    """The PHC string format's base64: standard alphabet, no padding."""
+    return base64.b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
 @lru_cache(maxsize=4)
 def _hasher(memory_kib: int, time_cost: int, parallelism: int) -> PasswordHasher:
     return PasswordHasher(
@@ -68,13 +87,43 @@ def hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
+    settings = get_settings()
+    parameters = Parameters(
+        type=Type.ID,
+        version=ARGON2_VERSION,
+        salt_len=_SALT_BYTES,
+        hash_len=_HASH_BYTES,
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    salt = os.urandom(_SALT_BYTES)
     with _ARGON2_SLOTS:
-        return hasher().hash(password)
+        raw = argon2_memory.run(password.encode(), salt, parameters)
+    return (
+        f"$argon2id$v={parameters.version}$m={parameters.memory_cost},"
+        f"t={parameters.time_cost},p={parameters.parallelism}${_b64(salt)}${_b64(raw)}"
+    )
 
 
 def _verify(password_hash: str, password: str) -> bool:
-    with _ARGON2_SLOTS:
-        return hasher().verify(password_hash, password)
+    """Whether ``password`` is the one ``password_hash`` was made of.
+
+    Raises ``InvalidHashError`` when ``password_hash`` is not an argon2 hash.
+    """
+    parameters = extract_parameters(password_hash)
+    try:
+        *_, salt_text, raw_text = password_hash.split("$")
+        salt, expected = _unb64(salt_text), _unb64(raw_text)
+    except (ValueError, binascii.Error) as malformed:
+        raise InvalidHashError(password_hash) from malformed
+    parameters = replace(parameters, hash_len=len(expected))
+    try:
+        with _ARGON2_SLOTS:
+            raw = argon2_memory.run(password.encode(), salt, parameters)
+    except HashingError as refused:  # libargon2 refused the stored salt, length or costs
+        raise InvalidHashError(password_hash) from refused
+    return hmac.compare_digest(raw, expected)
 
 
 @lru_cache(maxsize=1)
@@ -84,12 +133,11 @@ def _dummy_hash() -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     if not password_hash or password_hash == UNUSABLE_PASSWORD:
-        with contextlib.suppress(VerificationError):
-            _verify(_dummy_hash(), password)
+        _verify(_dummy_hash(), password)
         return False
     try:
         return _verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
+    except InvalidHashError:
         return False
 
 

@@ -41,6 +41,7 @@ from server.config import Settings
 from server.db.engine import create_db_engine, make_sessionmaker, writers_turn
 from server.db.group_commit import GroupWriter, Pending, settle_future
 from server.events.store import Envelope, install_publisher
+from server.heap import keep_heap_small
 from server.processes import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -260,6 +261,7 @@ def _portable(error: BaseException | None) -> BaseException | None:
 def _serve(connection: Connection, settings: Settings) -> None:
     """The writer process: a group writer fed from the pipe until it closes or says stop."""
     die_with_parent()
+    keep_heap_small()
     engine = create_db_engine(settings.resolved_database_url())
     maker = make_sessionmaker(writers_turn(engine))
     stored: list[Envelope] = []
