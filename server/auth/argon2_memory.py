@@ -16,6 +16,7 @@ trace stays in a buffer between hashes.
 
 from __future__ import annotations
 
+import logging
 import mmap
 import threading
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 from _argon2_cffi_bindings import ffi, lib  # argon2-cffi's own binding of libargon2
 from argon2 import Parameters
 from argon2.exceptions import HashingError
+
+logger = logging.getLogger(__name__)
 
 _BLOCK_BYTES = 1024  # libargon2's ARGON2_BLOCK_SIZE
 
@@ -57,9 +60,23 @@ def _give_back(memory: Any, size: int) -> None:
     """Nothing to free: the buffer goes back to the pool when the hash returns."""
 
 
-# Made once: each is a piece of machine code that calls back into the interpreter.
-_ALLOCATE = ffi.callback("int(uint8_t **, size_t)", _allocate)
-_GIVE_BACK = ffi.callback("void(uint8_t *, size_t)", _give_back)
+def _callbacks() -> tuple[Any, Any]:
+    """libargon2's allocation callbacks, made once: each is a piece of machine code (libffi's
+    trampoline) that calls back into the interpreter. Where the system forbids making memory
+    executable (systemd's MemoryDenyWriteExecute, SELinux's deny_execmem) there are none, and
+    libargon2 takes its memory from ``malloc`` as it would on its own: slower to give back,
+    never wrong."""
+    try:
+        return (
+            ffi.callback("int(uint8_t **, size_t)", _allocate),
+            ffi.callback("void(uint8_t *, size_t)", _give_back),
+        )
+    except MemoryError:  # cffi: "Cannot allocate write+execute memory for ffi.callback()"
+        logger.warning("argon2 cannot have buffers of its own here; it uses malloc's memory")
+        return ffi.NULL, ffi.NULL
+
+
+_ALLOCATE, _GIVE_BACK = _callbacks()
 
 
 class Argon2Memory:
@@ -118,14 +135,17 @@ class Argon2Memory:
                 "flags": lib.ARGON2_DEFAULT_FLAGS,
             },
         )
-        buffer = self._borrow(needed_bytes(parameters))
-        _lent.buffer = buffer
-        try:
-            # cffi lets go of the interpreter for the call; the callbacks take it back briefly.
+        if _ALLOCATE == ffi.NULL:
             result = lib.argon2_ctx(context, parameters.type.value)
-        finally:
-            _lent.buffer = None
-            self._return(buffer)
+        else:
+            buffer = self._borrow(needed_bytes(parameters))
+            _lent.buffer = buffer
+            try:
+                # cffi lets go of the interpreter for the call; the callbacks take it back.
+                result = lib.argon2_ctx(context, parameters.type.value)
+            finally:
+                _lent.buffer = None
+                self._return(buffer)
         if result != lib.ARGON2_OK:
             raise HashingError(ffi.string(lib.argon2_error_message(result)).decode("ascii"))
         return bytes(ffi.buffer(out, parameters.hash_len))

@@ -118,3 +118,35 @@ def test_hashes_are_argon2_cffi_s_and_read_as_its_own() -> None:
 )
 def test_corrupt_hashes_never_match(corrupt: str) -> None:
     assert not verify_password(corrupt, "anything")
+
+
+def test_without_executable_memory_libargon2_takes_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from _argon2_cffi_bindings import ffi
+
+    from server.auth import argon2_memory
+
+    class Forbidding:
+        """cffi where the system refuses to make memory executable."""
+
+        NULL = ffi.NULL
+
+        def callback(self, *_: object) -> object:
+            raise MemoryError("Cannot allocate write+execute memory for ffi.callback()")
+
+    monkeypatch.setattr(argon2_memory, "ffi", Forbidding())
+    allocate, give_back = argon2_memory._callbacks()
+    assert allocate == ffi.NULL
+    assert give_back == ffi.NULL
+    monkeypatch.undo()
+
+    monkeypatch.setattr(argon2_memory, "_ALLOCATE", ffi.NULL)
+    monkeypatch.setattr(argon2_memory, "_GIVE_BACK", ffi.NULL)
+    pool = Argon2Memory()
+    salt = b"sixteen byte sal"
+    expected = hash_secret_raw(
+        b"pw", salt, time_cost=2, memory_cost=1024, parallelism=1, hash_len=32, type=Type.ID
+    )
+    assert pool.run(b"pw", salt, _parameters(1024, 2, 1)) == expected
+    assert pool.buffers() == 0
