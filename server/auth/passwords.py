@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import TypeVar
 
-from argon2 import Parameters, PasswordHasher, Type, extract_parameters
+from argon2 import Parameters, PasswordHasher, extract_parameters
 from argon2.exceptions import HashingError, InvalidHashError
 from argon2.low_level import ARGON2_VERSION
 
@@ -58,11 +58,6 @@ async def in_argon2_thread(call: Callable[[], T]) -> T:
     return await loop.run_in_executor(_ARGON2_THREADS, contextvars.copy_context().run, call)
 
 
-# argon2-cffi's own lengths, so that its ``check_needs_rehash`` reads our hashes as its own.
-_SALT_BYTES = 16
-_HASH_BYTES = 32
-
-
 def _b64(raw: bytes) -> str:
     """The PHC string format's base64: standard alphabet, no padding."""
     return base64.b64encode(raw).decode("ascii").rstrip("=")
@@ -87,22 +82,25 @@ def hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    settings = get_settings()
+    """A PHC string as argon2-cffi writes it, at the parameters of ``hasher()``, so that its
+    ``check_needs_rehash`` reads it as its own."""
+    current = hasher()
     parameters = Parameters(
-        type=Type.ID,
+        type=current.type,
         version=ARGON2_VERSION,
-        salt_len=_SALT_BYTES,
-        hash_len=_HASH_BYTES,
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
+        salt_len=current.salt_len,
+        hash_len=current.hash_len,
+        time_cost=current.time_cost,
+        memory_cost=current.memory_cost,
+        parallelism=current.parallelism,
     )
-    salt = os.urandom(_SALT_BYTES)
+    salt = os.urandom(parameters.salt_len)
     with _ARGON2_SLOTS:
         raw = argon2_memory.run(password.encode(), salt, parameters)
     return (
-        f"$argon2id$v={parameters.version}$m={parameters.memory_cost},"
-        f"t={parameters.time_cost},p={parameters.parallelism}${_b64(salt)}${_b64(raw)}"
+        f"$argon2{parameters.type.name.lower()}$v={parameters.version}"
+        f"$m={parameters.memory_cost},t={parameters.time_cost},p={parameters.parallelism}"
+        f"${_b64(salt)}${_b64(raw)}"
     )
 
 
