@@ -11,6 +11,8 @@ from server.models.attempt import (
 )
 from server.models.audit import AuditEntry
 from server.models.bank import (
+    DRAW_TABLES,
+    BankRevision,
     BankUpload,
     Blueprint,
     BlueprintRule,
@@ -58,12 +60,14 @@ from server.models.people import (
 )
 
 __all__ = [
+    "DRAW_TABLES",
     "AcademicTerm",
     "AdmissionDecision",
     "Attempt",
     "AttemptSignal",
     "AttemptState",
     "AuditEntry",
+    "BankRevision",
     "BankUpload",
     "Blueprint",
     "BlueprintRule",

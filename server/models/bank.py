@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -194,3 +195,23 @@ class BlueprintRule(Base):
         CheckConstraint("count > 0", name="count_positive"),
         CheckConstraint("difficulty IS NULL OR difficulty BETWEEN 1 AND 5", name="difficulty"),
     )
+
+
+# The tables a paper's draw reads besides the item versions themselves, which never change.
+DRAW_TABLES = ("items", "item_versions", "item_texts", "blueprints", "blueprint_rules")
+
+
+class BankRevision(Base):
+    """One row whose ``token`` the database changes to a random number whenever a statement
+    writes to one of ``DRAW_TABLES`` (triggers, migrations/versions/2026-12-06-0230_…).
+
+    A writer process keeps what the draw reads for as long as the token it read them under is
+    the current one. A random token rather than a counter: a rolled-back change restores the
+    token before it, under which nothing of the rolled-back state can have been kept, while a
+    counter would come again with other contents.
+    """
+
+    __tablename__ = "bank_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[int] = mapped_column(BigInteger)

@@ -15,15 +15,26 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from server.bank.blueprint import BlueprintMismatch, candidates_for, quotas_for
+from server.bank.revision import KeptUnderToken, bank_token
 from server.db import table_of
-from server.models import Attempt, Exam, ItemOption, ItemType, ItemVersion, PaperQuestion
-from server.rules.draw import DrawImpossible, draw_questions, option_order
+from server.models import (
+    Attempt,
+    Exam,
+    ItemOption,
+    ItemType,
+    ItemVersion,
+    Language,
+    PaperQuestion,
+)
+from server.rules.draw import Candidate, DrawImpossible, Quota, draw_questions, option_order
 from server.seat.answers import CHOICE_TYPES, id_count
 from server.seat.errors import PaperNotReady
 
@@ -45,25 +56,55 @@ SEAT_TYPES = frozenset(
 _INSERT_QUESTIONS = insert(table_of(PaperQuestion))
 
 
-def _options_by_version(db: Session, version_ids: list[int]) -> dict[int, list[int]]:
-    rows = db.execute(
+@dataclass(frozen=True)
+class _Version:
+    """What the draw needs of an item version to fix its option order."""
+
+    kind: ItemType
+    shuffle: bool
+    content: Any
+    option_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Material:
+    """Everything a discipline's draw reads, for one language and question count."""
+
+    pool: list[Candidate]
+    quotas: list[Quota]
+    versions: dict[int, _Version]
+
+
+# Kept per process under the bank's token (server.bank.revision): at an exam's start every
+# sign-in drew from the same pool, and reading it, its blueprint and the drawn versions' options
+# was a third of a check-in.
+_materials: KeptUnderToken[tuple[int, Language, int], _Material] = KeptUnderToken()
+
+
+def _read_material(
+    db: Session, *, discipline_id: int, language: Language, question_count: int
+) -> _Material:
+    # Only items with a text in the student's language: a paper never mixes languages.
+    pool = candidates_for(db, discipline_id, types=SEAT_TYPES, language=language)
+    quotas = quotas_for(db, discipline_id, question_count)
+    version_ids = [candidate.item_version_id for candidate in pool]
+    options: dict[int, list[int]] = defaultdict(list)
+    for version_id, option_id in db.execute(
         select(ItemOption.item_version_id, ItemOption.id)
         .where(ItemOption.item_version_id.in_(version_ids))
         .order_by(ItemOption.item_version_id, ItemOption.position)
-    ).all()
-    options: dict[int, list[int]] = defaultdict(list)
-    for version_id, option_id in rows:
+    ):
         options[version_id].append(option_id)
-    return options
-
-
-def _versions(db: Session, version_ids: list[int]) -> dict[int, tuple[ItemType, bool, Any]]:
     rows = db.execute(
         select(
             ItemVersion.id, ItemVersion.type, ItemVersion.shuffle_options, ItemVersion.content
         ).where(ItemVersion.id.in_(version_ids))
-    ).all()
-    return {version_id: (kind, shuffle, content) for version_id, kind, shuffle, content in rows}
+    )
+    versions = {
+        version_id: _Version(kind, shuffle, content or {}, tuple(options[version_id]))
+        for version_id, kind, shuffle, content in rows
+    }
+    return _Material(pool=pool, quotas=quotas, versions=versions)
 
 
 def draw_paper(db: Session, *, attempt: Attempt, exam: Exam, rng: random.Random) -> None:
@@ -72,32 +113,38 @@ def draw_paper(db: Session, *, attempt: Attempt, exam: Exam, rng: random.Random)
     PaperNotReady names the first discipline whose approved items in the student's language
     cannot fill its blueprint; the caller's transaction then stores nothing.
     """
+    token = bank_token(db)
     position = 1
     questions: list[dict[str, Any]] = []
     for exam_discipline in exam.disciplines:
-        # Only items with a text in the student's language: a paper never mixes languages.
-        pool = candidates_for(
-            db, exam_discipline.discipline_id, types=SEAT_TYPES, language=attempt.language
-        )
+        discipline_id = exam_discipline.discipline_id
         try:
-            plan = quotas_for(db, exam_discipline.discipline_id, exam_discipline.question_count)
-            version_ids = draw_questions(pool, plan, rng)
+            material = _materials.get(
+                token,
+                (discipline_id, attempt.language, exam_discipline.question_count),
+                partial(
+                    _read_material,
+                    db,
+                    discipline_id=discipline_id,
+                    language=attempt.language,
+                    question_count=exam_discipline.question_count,
+                ),
+            )
+            version_ids = draw_questions(material.pool, material.quotas, rng)
         except (BlueprintMismatch, DrawImpossible):
             raise PaperNotReady(discipline=exam_discipline.discipline.name) from None
-        options = _options_by_version(db, version_ids)
-        versions = _versions(db, version_ids)
         for version_id in version_ids:
-            kind, shuffle, content = versions[version_id]
-            if kind in CHOICE_TYPES:
-                order = option_order(options[version_id], shuffle=shuffle, rng=rng)
+            version = material.versions[version_id]
+            if version.kind in CHOICE_TYPES:
+                order = option_order(version.option_ids, shuffle=version.shuffle, rng=rng)
             else:
-                ids = range(1, id_count(kind, content or {}, attempt.language) + 1)
+                ids = range(1, id_count(version.kind, version.content, attempt.language) + 1)
                 order = option_order(ids, shuffle=True, rng=rng)
             questions.append(
                 {
                     "attempt_id": attempt.id,
                     "position": position,
-                    "discipline_id": exam_discipline.discipline_id,
+                    "discipline_id": discipline_id,
                     "item_version_id": version_id,
                     "option_order": order,
                 }
