@@ -159,8 +159,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if owns_engine:
                 app.state.engine.dispose()
 
+    telemetry = settings.opentelemetry
     app = FastAPI(
         title="Emtihan",
+        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
         lifespan=lifespan,
         dependencies=[Depends(verify_csrf)],
         docs_url=None,

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # any path prefix a proxy strips). Safe Exam Browser hashes the absolute URL it requests;
     # behind a TLS proxy the request's own URL says http and the wrong host. Empty: use it anyway.
     public_base_url: str = ""
+    # FastAPI's OpenTelemetry traces, metrics and logs, through the providers configured in the
+    # environment (OTEL_*). Off unless IT staff run a collector: with it on, every request asks
+    # whether a provider is configured, which was a twentieth of handling a save.
+    opentelemetry: bool = False
 
     def resolved_database_url(self) -> str:
         if self.database_url:

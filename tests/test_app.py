@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from opentelemetry import trace
 from starlette.routing import BaseRoute, Route
 
 from server.app import create_app
@@ -37,3 +40,23 @@ def test_every_route_is_the_first_to_match_its_own_requests(settings: Settings) 
             )
             # e.g. the seat's POST /seat/{token} before the enrolment's POST /seat/heartbeat
             assert first is route, f"{method} {path} reaches {first.path}, not {route.path}"
+
+
+def test_opentelemetry_is_not_asked_about_unless_switched_on(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    real = trace.get_tracer_provider
+
+    def get_tracer_provider() -> trace.TracerProvider:
+        asked.append("tracer provider")
+        return real()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", get_tracer_provider)
+    for switched_on, expected in ((False, []), (True, ["tracer provider"])):
+        asked.clear()
+        app = create_app(settings.model_copy(update={"opentelemetry": switched_on}))
+        with TestClient(app) as client:
+            asked.clear()  # starting up may look once
+            assert client.get("/no-such-page").status_code == 404
+        assert asked[:1] == expected
