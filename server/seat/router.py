@@ -47,10 +47,10 @@ from server.seat.seb import (
     SebHeaders,
     SebKeys,
     enforce,
-    enforce_for_room,
     enforce_for_sitting,
     enforce_headers,
     headers_of,
+    keys_for_seat,
 )
 from server.seat.sittings import current_sitting, next_sitting
 from server.seat.views import paper_view
@@ -142,14 +142,14 @@ def enrolled_seat_page(request: Request, db: DbSession, user: MaybeUser) -> Resp
 def _read_credentials(
     request: Request, db: Session, *, seat_id: int, id_code: str, address: str, now: datetime
 ) -> StoredCredentials | ExamError:
-    """The seat's SEB check, then the sign-in's reads: a reader job, before argon2 runs."""
-    room_id = db.scalar(select(Seat.room_id).where(Seat.id == seat_id))
-    if room_id is not None:  # an unknown seat is the check-in's refusal
-        enforce_for_room(request, db, room_id)
+    """The seat's SEB check, then the sign-in's reads: a reader job, before argon2 runs.
+
+    An unknown seat has no keys here; the check-in refuses it.
+    """
+    settings = request.app.state.settings
+    enforce(request, keys_for_seat(db, settings, seat_id, now))
     try:
-        return read_credentials(
-            db, request.app.state.settings, login=id_code, address=address, now=now
-        )
+        return read_credentials(db, settings, login=id_code, address=address, now=now)
     except ExamError as refusal:  # too many failed attempts
         return refusal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -14,6 +14,33 @@ from server.rules.timing import ROOM_PREPARATION_BEFORE, attempt_deadline
 
 # Sittings further away than this are not looked at when a workstation asks what its room holds.
 _LOOKAHEAD = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class SittingClock:
+    """The times of one exam in one room: its start, its length, the room's extra time."""
+
+    start: datetime
+    duration_minutes: int
+    extra_minutes: int
+
+    def duration(self, settings: Settings) -> timedelta:
+        if settings.exam_duration_override_seconds is not None:
+            return timedelta(seconds=settings.exam_duration_override_seconds)
+        return timedelta(minutes=self.duration_minutes)
+
+    def deadline(self, settings: Settings) -> datetime:
+        """The same for every student in the room; only room-wide extra time moves it."""
+        return attempt_deadline(
+            scheduled_start=self.start,
+            duration=self.duration(settings),
+            room_extra_time=timedelta(minutes=self.extra_minutes),
+        )
+
+    def holds(self, settings: Settings, now: datetime) -> bool:
+        """From room preparation (start − 15 min) until the deadline plus the transport grace."""
+        grace = timedelta(seconds=settings.transport_grace_seconds)
+        return self.start - ROOM_PREPARATION_BEFORE <= now <= self.deadline(settings) + grace
 
 
 @dataclass(frozen=True)
@@ -27,23 +54,31 @@ class Sitting:
     def start(self) -> datetime:
         return self.exam.scheduled_start
 
+    @property
+    def clock(self) -> SittingClock:
+        return SittingClock(
+            self.exam.scheduled_start, self.exam.duration_minutes, self.exam_room.extra_minutes
+        )
+
     def duration(self, settings: Settings) -> timedelta:
-        if settings.exam_duration_override_seconds is not None:
-            return timedelta(seconds=settings.exam_duration_override_seconds)
-        return timedelta(minutes=self.exam.duration_minutes)
+        return self.clock.duration(settings)
 
     def deadline(self, settings: Settings) -> datetime:
         """The same for every student in the room; only room-wide extra time moves it."""
-        return attempt_deadline(
-            scheduled_start=self.start,
-            duration=self.duration(settings),
-            room_extra_time=timedelta(minutes=self.exam_room.extra_minutes),
-        )
+        return self.clock.deadline(settings)
 
     def holds(self, settings: Settings, now: datetime) -> bool:
         """From room preparation (start − 15 min) until the deadline plus the transport grace."""
-        grace = timedelta(seconds=settings.transport_grace_seconds)
-        return self.start - ROOM_PREPARATION_BEFORE <= now <= self.deadline(settings) + grace
+        return self.clock.holds(settings, now)
+
+
+def near(now: datetime) -> ColumnElement[bool]:
+    """The scheduled or running exams within a day of ``now``."""
+    return and_(
+        Exam.status.in_([ExamStatus.SCHEDULED, ExamStatus.ACTIVE]),
+        Exam.scheduled_start >= now - _LOOKAHEAD,
+        Exam.scheduled_start <= now + _LOOKAHEAD,
+    )
 
 
 def sittings_in_room(
@@ -53,12 +88,7 @@ def sittings_in_room(
     rows = db.execute(
         select(Exam, ExamRoom)
         .join(ExamRoom, ExamRoom.exam_id == Exam.id)
-        .where(
-            ExamRoom.room_id == room_id,
-            Exam.status.in_([ExamStatus.SCHEDULED, ExamStatus.ACTIVE]),
-            Exam.scheduled_start >= now - _LOOKAHEAD,
-            Exam.scheduled_start <= now + _LOOKAHEAD,
-        )
+        .where(ExamRoom.room_id == room_id, near(now))
         .order_by(Exam.scheduled_start)
     ).all()
     return [Sitting(exam=exam, exam_room=exam_room) for exam, exam_room in rows]

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from server.config import Settings
 from server.db import utcnow
 from server.models import Attempt, AttemptState, Seat
+from server.rules.timing import ROOM_PREPARATION_BEFORE
 from server.seat.links import seat_token
 from server.seat.seb import (
     CONFIG_KEY_HEADER,
@@ -24,6 +25,7 @@ from server.seat.seb import (
     absolute_url,
     headers_of,
     key_hash,
+    keys_for_seat,
     verify,
 )
 from tests import factories
@@ -365,3 +367,51 @@ def test_the_url_is_taken_only_from_a_request_that_sends_a_seb_header(
     plain = headers_of(_request({}), settings)
     assert plain == SebHeaders(url="")
     assert verify(SebKeys(config_keys=("k",)), plain) is SebVerdict.INVALID
+
+
+# --- the keys a seat's sign-in is checked against -----------------------------------------------
+
+_GRACE = timedelta(seconds=10)  # the settings fixture's transport grace
+_TICK = timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(
+    ("after_start", "asks"),
+    [
+        (-ROOM_PREPARATION_BEFORE - _TICK, False),
+        (-ROOM_PREPARATION_BEFORE, True),
+        (timedelta(0), True),
+        (timedelta(minutes=60) + _GRACE, True),
+        (timedelta(minutes=60) + _GRACE + _TICK, False),
+    ],
+)
+def test_a_seat_has_the_keys_of_the_exam_its_room_holds_now(
+    db: Session, settings: Settings, after_start: timedelta, asks: bool
+) -> None:
+    world = create_world(db)
+    world.exam.seb_config_keys = [CK]
+    world.exam.seb_browser_exam_keys = [BEK]
+    db.flush()
+    keys = keys_for_seat(db, settings, world.seats[0].id, world.start + after_start)
+    assert keys == (SebKeys(config_keys=(CK,), browser_exam_keys=(BEK,)) if asks else SebKeys())
+
+
+def test_the_room_s_extra_time_keeps_its_keys(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    world.exam.seb_config_keys = [CK]
+    world.exam_room.extra_minutes = 15
+    db.flush()
+    late = world.start + timedelta(minutes=75)
+    assert keys_for_seat(db, settings, world.seats[0].id, late).required
+
+
+def test_an_unknown_seat_or_a_room_without_an_exam_has_no_keys(
+    db: Session, settings: Settings
+) -> None:
+    world = create_world(db)
+    world.exam.seb_config_keys = [CK]
+    elsewhere = factories.create_room(db)
+    db.flush()
+    assert keys_for_seat(db, settings, world.seats[0].id, world.start).required
+    assert keys_for_seat(db, settings, elsewhere.seats[0].id, world.start) == SebKeys()
+    assert keys_for_seat(db, settings, 10**9, world.start) == SebKeys()
