@@ -460,5 +460,44 @@ def bench(
         raise typer.Exit(1)
 
 
+@app.command("bench-check-in")
+def bench_check_in(
+    sign_ins: Annotated[int, typer.Option(min=10, help="Examinees signed in, one by one.")] = 600,
+    db: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL server on which to create the run's database.",
+            envvar="EMTIHAN_BENCH_DATABASE_URL",
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Time the writer's check-in job alone, in this process (docs/BENCHMARKS.md)."""
+    import json
+
+    from server.bench.checkin import run_checkin_bench
+    from server.bench.servers import ServerError
+
+    if db not in ("sqlite", "postgresql"):
+        typer.echo("--db is sqlite or postgresql", err=True)
+        raise typer.Exit(2)
+    try:
+        report = run_checkin_bench(sign_ins=sign_ins, db=db, server_url=database_url)
+    except ServerError as failure:
+        typer.echo(f"bench failed: {failure}", err=True)
+        raise typer.Exit(2) from None
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    cpu, wall = report["cpu"], report["wall"]
+    typer.echo(
+        f"{report['sign_ins']} check-ins on {report['database']} "
+        f"(the first {report['warm_up']} left out): "
+        f"CPU mean {report['cpu_mean_ms']} ms, p50 {cpu['p50_ms']} ms, p99 {cpu['p99_ms']} ms; "
+        f"wall p50 {wall['p50_ms']} ms, p99 {wall['p99_ms']} ms"
+    )
+
+
 def main() -> None:
     app()

@@ -1,0 +1,112 @@
+"""The writer's check-in job alone: ``emtihan bench-check-in``.
+
+The storm (``emtihan bench``) shows what examinees wait for, but the machine's two cores are
+shared by everything in it, so a change to one job moves its figures by less than two runs of
+the same code differ. This runs the job every sign-in sends to the writer
+(``server.seat.checkin.check_in_at_seat``: the gates, the paper's draw, the audit entries,
+the event) in this process, one sign-in after another, each its own committed transaction, on
+the storm's own seed, and reports the CPU time and wall time of each. Alternate two
+checkouts' runs to compare them (docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from server.auth.service import CheckedPassword
+from server.bench.report import section
+from server.bench.seed import reschedule, seed_bench
+from server.bench.servers import fresh_database
+from server.config import Settings
+from server.db.engine import create_db_engine, make_sessionmaker
+from server.db.migrate import upgrade
+from server.models import ExamRoom, User
+from server.seat.checkin import check_in_at_seat
+
+# The first sign-ins fill the process's caches (the draw's pool, compiled statements): their
+# share is reported apart, so the figures are of the steady state an exam's start is in.
+WARM_UP_SHARE = 0.2
+
+
+def run_checkin_bench(
+    *, sign_ins: int, db: str = "sqlite", server_url: str | None = None, seed: int = 1
+) -> dict[str, Any]:
+    """Sign ``sign_ins`` examinees in, one after another; CPU and wall time of each job."""
+    with (
+        tempfile.TemporaryDirectory(prefix="emtihan-checkin-") as folder,
+        fresh_database(db, directory=Path(folder), server_url=server_url) as url,
+    ):
+        engine = create_db_engine(url)
+        try:
+            return _run(engine, url, sign_ins=sign_ins, seed=seed)
+        finally:
+            engine.dispose()
+
+
+def _run(engine: Any, url: str, *, sign_ins: int, seed: int) -> dict[str, Any]:
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    with sessions() as db:
+        seeded = seed_bench(
+            db,
+            examinees=sign_ins,
+            saturation_clients=1,
+            now=now,
+            rng=random.Random(seed),  # noqa: S311  (the seed's mix of languages)
+        )
+        # Started now, every room open: each sign-in passes the door and draws a paper.
+        reschedule(db, exam_id=seeded.storm.exam_id, start=now)
+        db.execute(update(ExamRoom).values(activated_at=now))
+        user_ids: dict[str, int] = {
+            login: id_ for login, id_ in db.execute(select(User.login, User.id))
+        }
+        password_hash = db.execute(select(User.password_hash).limit(1)).scalar_one()
+        db.commit()
+    settings = Settings(database_url=url)
+    cpu_ms: list[float] = []
+    wall_ms: list[float] = []
+    for examinee in seeded.storm.examinees:
+        # What argon2's thread hands the writer: the password already checked.
+        checked = CheckedPassword(
+            login=examinee.id_code,
+            user_id=user_ids[examinee.id_code],
+            password_hash=password_hash,
+        )
+        wall, cpu = time.perf_counter(), time.process_time()
+        with sessions() as db:
+            outcome = check_in_at_seat(
+                db,
+                settings,
+                seat_id=examinee.seat_id,
+                checked=checked,
+                language=examinee.language,
+                address="10.0.0.1",
+                now=datetime.now(UTC),
+            )
+            db.commit()
+        cpu_ms.append((time.process_time() - cpu) * 1000)
+        wall_ms.append((time.perf_counter() - wall) * 1000)
+        if outcome.user_id is None or outcome.refused_reasons is not None:
+            raise RuntimeError(f"{examinee.id_code} was not signed in: {outcome}")
+    warm = round(len(cpu_ms) * WARM_UP_SHARE)
+    return {
+        "sign_ins": len(cpu_ms),
+        "warm_up": warm,
+        "cpu": section(cpu_ms[warm:]),
+        "cpu_mean_ms": round(sum(cpu_ms[warm:]) / max(1, len(cpu_ms) - warm), 2),
+        "wall": section(wall_ms[warm:]),
+        "warm_up_cpu_mean_ms": round(sum(cpu_ms[:warm]) / max(1, warm), 2),
+        "database": engine_name(url),
+    }
+
+
+def engine_name(url: str) -> str:
+    return url.split(":", 1)[0].split("+", 1)[0]
