@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -78,25 +78,30 @@ class SeatAttempt:
     room: Room | None
 
 
+# Built once: every waiting page and paper asks for it at an exam's start, and constructing
+# the five-way join was a quarter of the read.
+_LATEST = (
+    select(Attempt, Exam, ExamRoom, Seat, Room)
+    .join(Student, Student.id == Attempt.student_id)
+    .join(Exam, Exam.id == Attempt.exam_id)
+    .outerjoin(
+        ExamRoom,
+        and_(ExamRoom.exam_id == Attempt.exam_id, ExamRoom.room_id == Attempt.room_id),
+    )
+    .outerjoin(Seat, Seat.id == Attempt.seat_id)
+    .outerjoin(Room, Room.id == Attempt.room_id)
+    .where(Student.user_id == bindparam("user_id"))
+    .order_by(Attempt.signed_in_at.desc())
+)
+
+
 def latest_attempt(db: Session, user: User) -> SeatAttempt | None:
     """The attempt the seat shows the student ``user``: an open one first, else the most
     recently closed; in one statement, as every waiting page asks for it at an exam's start.
 
     Raises ``AttemptClosed`` when the attempt's room was taken off the exam after sign-in.
     """
-    rows = db.execute(
-        select(Attempt, Exam, ExamRoom, Seat, Room)
-        .join(Student, Student.id == Attempt.student_id)
-        .join(Exam, Exam.id == Attempt.exam_id)
-        .outerjoin(
-            ExamRoom,
-            and_(ExamRoom.exam_id == Attempt.exam_id, ExamRoom.room_id == Attempt.room_id),
-        )
-        .outerjoin(Seat, Seat.id == Attempt.seat_id)
-        .outerjoin(Room, Room.id == Attempt.room_id)
-        .where(Student.user_id == user.id)
-        .order_by(Attempt.signed_in_at.desc())
-    ).all()
+    rows = db.execute(_LATEST, {"user_id": user.id}).all()
     if not rows:
         return None
     chosen = next((row for row in rows if row[0].state not in CLOSED_STATES), rows[0])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.admission.service import decide_for_exam
@@ -66,10 +66,15 @@ class SeatCheckIn:
     wrong_credentials: WrongCredentials | None = None
 
 
+# Built once: every sign-in runs both.
+_STUDENT = select(Student).where(Student.user_id == bindparam("user_id"))
+_ATTEMPT = select(Attempt).where(
+    Attempt.exam_id == bindparam("exam_id"), Attempt.student_id == bindparam("student_id")
+)
+
+
 def attempt_of(db: Session, *, exam_id: int, student_id: int) -> Attempt | None:
-    return db.execute(
-        select(Attempt).where(Attempt.exam_id == exam_id, Attempt.student_id == student_id)
-    ).scalar_one_or_none()
+    return db.execute(_ATTEMPT, {"exam_id": exam_id, "student_id": student_id}).scalar_one_or_none()
 
 
 def _require_open_door(settings: Settings, sitting: Sitting, now: datetime) -> None:
@@ -136,7 +141,7 @@ def check_in(
     if signed.user is None:
         return CheckIn(user=None, wrong_credentials=signed.refusal)
     user = signed.user
-    student = db.execute(select(Student).where(Student.user_id == user.id)).scalar_one_or_none()
+    student = db.execute(_STUDENT, {"user_id": user.id}).scalar_one_or_none()
     if user.role != Role.STUDENT or student is None:
         raise NotAStudent()
     user.locale = language

@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.models import Exam, ExamRoom, Seat
 from server.seat.errors import SebRequired
-from server.seat.sittings import Sitting, SittingClock, near
+from server.seat.sittings import NEAR, Sitting, SittingClock, near_now
 
 CONFIG_KEY_HEADER = "X-SafeExamBrowser-ConfigKeyHash"
 REQUEST_HASH_HEADER = "X-SafeExamBrowser-RequestHash"
@@ -181,25 +181,28 @@ def enforce_headers(keys: SebKeys, headers: SebHeaders) -> None:
         raise SebRequired()
 
 
+_SEAT_KEYS = (
+    select(
+        Exam.scheduled_start,
+        Exam.duration_minutes,
+        ExamRoom.extra_minutes,
+        Exam.seb_config_keys,
+        Exam.seb_browser_exam_keys,
+    )
+    .join(ExamRoom, ExamRoom.exam_id == Exam.id)
+    .join(Seat, Seat.room_id == ExamRoom.room_id)
+    .where(Seat.id == bindparam("seat_id"), NEAR)
+    .order_by(Exam.scheduled_start)
+)
+
+
 def keys_for_seat(db: Session, settings: Settings, seat_id: int, now: datetime) -> SebKeys:
     """The keys of the exam the seat's room holds now (from its preparation to the deadline),
     as columns in one statement: every sign-in reads them before argon2 runs, and the room's
     sitting loaded as objects, after the seat's room in a statement of its own, cost three
     times as much. None for an unknown seat.
     """
-    rows = db.execute(
-        select(
-            Exam.scheduled_start,
-            Exam.duration_minutes,
-            ExamRoom.extra_minutes,
-            Exam.seb_config_keys,
-            Exam.seb_browser_exam_keys,
-        )
-        .join(ExamRoom, ExamRoom.exam_id == Exam.id)
-        .join(Seat, Seat.room_id == ExamRoom.room_id)
-        .where(Seat.id == seat_id, near(now))
-        .order_by(Exam.scheduled_start)
-    )
+    rows = db.execute(_SEAT_KEYS, {"seat_id": seat_id, **near_now(now)})
     for start, duration_minutes, extra_minutes, config_keys, browser_exam_keys in rows:
         if SittingClock(start, duration_minutes, extra_minutes).holds(settings, now):
             return SebKeys.of(config_keys, browser_exam_keys)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -72,25 +72,33 @@ class Sitting:
         return self.clock.holds(settings, now)
 
 
-def near(now: datetime) -> ColumnElement[bool]:
-    """The scheduled or running exams within a day of ``now``."""
-    return and_(
-        Exam.status.in_([ExamStatus.SCHEDULED, ExamStatus.ACTIVE]),
-        Exam.scheduled_start >= now - _LOOKAHEAD,
-        Exam.scheduled_start <= now + _LOOKAHEAD,
-    )
+# The scheduled or running exams within a day of the parameter ``now`` (``near_now(now)``).
+NEAR = and_(
+    Exam.status.in_([ExamStatus.SCHEDULED, ExamStatus.ACTIVE]),
+    Exam.scheduled_start >= bindparam("earliest"),
+    Exam.scheduled_start <= bindparam("latest"),
+)
+
+
+def near_now(now: datetime) -> dict[str, datetime]:
+    """The parameters of ``NEAR``."""
+    return {"earliest": now - _LOOKAHEAD, "latest": now + _LOOKAHEAD}
+
+
+# Built once: each sign-in reads the room's sittings (the start page, the check-in).
+_IN_ROOM = (
+    select(Exam, ExamRoom)
+    .join(ExamRoom, ExamRoom.exam_id == Exam.id)
+    .where(ExamRoom.room_id == bindparam("room_id"), NEAR)
+    .order_by(Exam.scheduled_start)
+)
 
 
 def sittings_in_room(
     db: Session, settings: Settings, *, room_id: int, now: datetime
 ) -> list[Sitting]:
     """The room's scheduled or running exams within a day of ``now``, earliest first."""
-    rows = db.execute(
-        select(Exam, ExamRoom)
-        .join(ExamRoom, ExamRoom.exam_id == Exam.id)
-        .where(ExamRoom.room_id == room_id, near(now))
-        .order_by(Exam.scheduled_start)
-    ).all()
+    rows = db.execute(_IN_ROOM, {"room_id": room_id, **near_now(now)}).all()
     return [Sitting(exam=exam, exam_room=exam_room) for exam, exam_room in rows]
 
 
