@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
@@ -34,8 +36,33 @@ def password_fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+@lru_cache(maxsize=4)
+def _serializer_for(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="emtihan.session")
+
+
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.resolved_secret_key(), salt="emtihan.session")
+    return _serializer_for(settings.resolved_secret_key())
+
+
+# A seat sends the same session cookie with every save and poll: 2,000 seats, 400 requests a
+# second at an exam. Checking its signature (a key derivation, an HMAC, base64 and JSON) was
+# most of reading the session, so what a cookie says is kept per process once its signature
+# has been checked. Only the signature's verdict is kept: its age is checked on every request,
+# and the account it names is read from the database on every request
+# (server.auth.dependencies). The key includes the secret, so a new secret checks anew.
+@lru_cache(maxsize=8192)
+def _signed_claim(secret: str, token: str) -> tuple[SessionClaim, int] | None:
+    """What ``token`` says, and when it was signed (epoch seconds); None unless signed with
+    ``secret`` and well formed."""
+    try:
+        data, signed_at = _serializer_for(secret).loads(token, return_timestamp=True)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    claim = SessionClaim(user_id=data["u"], password_fingerprint=str(data.get("p", "")))
+    return claim, int(signed_at.timestamp())
 
 
 def write_session(response: Response, settings: Settings, *, user_id: int, pwd_hash: str) -> None:
@@ -55,13 +82,15 @@ def read_session(request: Request, settings: Settings) -> SessionClaim | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    try:
-        data = _serializer(settings).loads(token, max_age=settings.session_max_age_seconds)
-    except BadSignature:
+    signed = _signed_claim(settings.resolved_secret_key(), token)
+    if signed is None:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+    claim, signed_at = signed
+    # As itsdangerous's max_age: whole seconds, neither older than the limit nor from the future.
+    age = int(time.time()) - signed_at
+    if not 0 <= age <= settings.session_max_age_seconds:
         return None
-    return SessionClaim(user_id=data["u"], password_fingerprint=str(data.get("p", "")))
+    return claim
 
 
 def clear_session(response: Response, settings: Settings) -> None:
