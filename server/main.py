@@ -3,6 +3,7 @@
 import sys
 
 from server.app import create_app
+from server.collector import settle_collector
 from server.heap import keep_heap_small
 
 keep_heap_small()
@@ -14,3 +15,6 @@ keep_heap_small()
 sys.setswitchinterval(0.0005)
 
 app = create_app()
+
+# Last: what the application is made of is built now (server.collector).
+settle_collector()
