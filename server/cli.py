@@ -384,6 +384,17 @@ def bank_import(
         )
 
 
+# The database options both benchmarks take.
+BenchDb = Annotated[str, typer.Option(help="sqlite or postgresql.")]
+BenchDatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="PostgreSQL server on which to create the run's database.",
+        envvar="EMTIHAN_BENCH_DATABASE_URL",
+    ),
+]
+
+
 @app.command()
 def bench(
     examinees: Annotated[int, typer.Option(help="Examinees, in rooms of 50.")] = 2000,
@@ -399,14 +410,8 @@ def bench(
     ] = False,
     finish_window: Annotated[float, typer.Option(help="Seconds over which all submit.")] = 60,
     workers: Annotated[int, typer.Option(help="Server worker processes.")] = 1,
-    db: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="PostgreSQL server on which to create the run's database.",
-            envvar="EMTIHAN_BENCH_DATABASE_URL",
-        ),
-    ] = None,
+    db: BenchDb = "sqlite",
+    database_url: BenchDatabaseUrl = None,
     kill_at: Annotated[
         float | None,
         typer.Option(help="SIGKILL the server this many seconds into the steady phase."),
@@ -463,14 +468,8 @@ def bench(
 @app.command("bench-check-in")
 def bench_check_in(
     sign_ins: Annotated[int, typer.Option(min=10, help="Examinees signed in, one by one.")] = 600,
-    db: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="PostgreSQL server on which to create the run's database.",
-            envvar="EMTIHAN_BENCH_DATABASE_URL",
-        ),
-    ] = None,
+    db: BenchDb = "sqlite",
+    database_url: BenchDatabaseUrl = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Time the writer's check-in job alone, in this process (docs/BENCHMARKS.md)."""
