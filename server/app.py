@@ -23,10 +23,10 @@ from server.db import create_db_engine, make_sessionmaker
 from server.db.reader import GroupReader
 from server.db.session import open_session
 from server.db.writer import ProcessWriter, ThreadWriter, Writer
-from server.errors import ExamError, InvalidInput, NotSignedIn
+from server.errors import ExamError, InvalidInput, NotSignedIn, invalid_input
 from server.events.broker import make_broker
 from server.events.store import Envelope, install_publisher
-from server.i18n import gettext
+from server.lane import LaneMiddleware
 from server.middleware import RequestContextMiddleware
 from server.proctor.live import Dispatcher
 from server.proctor.service import STATE_NAMES
@@ -83,11 +83,7 @@ async def handle_exam_error(request: Request, exc: Exception) -> Response:
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    fields = {
-        ".".join(str(p) for p in error["loc"][1:]) or "request": gettext("This value is not valid.")
-        for error in exc.errors()
-    }
-    return await handle_exam_error(request, InvalidInput(field_errors=fields))
+    return await handle_exam_error(request, invalid_input(exc.errors(), skip=1))
 
 
 def _writer(
@@ -172,6 +168,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_exception_handler(ExamError, handle_exam_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    from server.seat.api import lane as exam_lane
+
+    # The exam page's own JSON requests (the saves, 400 a second at an exam of 2,000) are
+    # answered by the lane, before FastAPI's router (``server.lane``). It runs inside the request
+    # context (locale, security headers, CSRF cookie): added first, it is the inner of the two.
+    app.add_middleware(LaneMiddleware, routes=exam_lane.routes, on_error=handle_exam_error)
     app.add_middleware(RequestContextMiddleware, settings=settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -183,16 +185,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from server.proctor.protocol_router import router as protocol_router
     from server.proctor.router import router as proctor_router
     from server.registrar.router import router as registrar_router
-    from server.seat.api import router as seat_api_router
     from server.seat.enrol_router import router as enrol_router
     from server.seat.live import router as seat_live_router
     from server.seat.router import router as seat_router
 
     # A request is matched against the routes in this order, one pattern after another: the
-    # exam's own (the saves, 400 a second at an exam of 2,000, then the seat's pages and the
-    # proctors') come first, so they do not pay for every route of the offices before them.
+    # exam's own (the seat's pages and the proctors') come first, so they do not pay for every
+    # route of the offices before them.
     # The enrolment's /seat/heartbeat stays before the seat's /seat/{token}.
-    app.include_router(seat_api_router)
     app.include_router(seat_live_router)
     app.include_router(enrol_router)
     app.include_router(seat_router)

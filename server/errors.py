@@ -6,6 +6,7 @@ fragment for browsers, always in the user's language.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from server.i18n import N_, gettext
@@ -61,6 +62,20 @@ class InvalidInput(ExamError):
     ) -> None:
         super().__init__(message, **params)
         self.field_errors = field_errors or {}
+
+
+def invalid_input(errors: Iterable[Mapping[str, Any]], *, skip: int = 0) -> InvalidInput:
+    """The refusal of values that do not validate (pydantic's ``errors()``), each field named.
+
+    ``skip``: the leading parts of each error's location that name no field (FastAPI's "body").
+    """
+    fields = {
+        ".".join(str(part) for part in error["loc"][skip:]) or "request": gettext(
+            "This value is not valid."
+        )
+        for error in errors
+    }
+    return InvalidInput(field_errors=fields)
 
 
 class TooManyAttempts(ExamError):

@@ -1,12 +1,12 @@
 """The exam page's JSON API: status and clock, taking the window, saves, signals.
 
 These are the requests of the exam itself: every student's page sends one every few seconds,
-and at the start all of them at once. So none of them is a thread job of FastAPI's: the status
-is one job of the reader threads (``server.db.reader``), the writes are jobs of the writer
-(``server.db.writer``), and the session claim is checked by a dependency that runs no query
-(``StudentClaim``). Each job's first query reads the attempt together with the account it
-belongs to, the exam's start and Safe Exam Browser keys and whether the room still holds the
-exam.
+and at the start all of them at once. So they are routes of the lane (``server.lane``), not of
+FastAPI's router, and none of them is a thread job: the status is one job of the reader threads
+(``server.db.reader``), the writes are jobs of the writer (``server.db.writer``), and the
+session claim is read without a query. Each job's first query reads the attempt together with
+the account it belongs to (the student role is checked there), the exam's start and Safe Exam
+Browser keys and whether the room still holds the exam.
 """
 
 from __future__ import annotations
@@ -15,26 +15,27 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from server.auth.cookies import SessionClaim
-from server.auth.dependencies import StudentClaim, account_valid
+from server.auth.dependencies import STUDENT_ROLES, account_valid
 from server.config import Settings
 from server.db import utcnow
 from server.db.reader import in_reader
 from server.db.writer import write_job
 from server.errors import Forbidden, NotSignedIn
+from server.lane import Lane, json_body
 from server.models import Attempt, Exam, ExamRoom, Role, Student, User
 from server.seat import attempts as seat_attempts
 from server.seat.errors import AttemptClosed, AttemptNotFound
 from server.seat.saves import Save, SaveReceipt, save_answer
 from server.seat.seb import SebHeaders, SebKeys, enforce_headers, headers_of
 
-router = APIRouter()
+lane = Lane()
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -96,8 +97,8 @@ def attempt_of_claim(
     return attempt, start
 
 
-@router.get("/exam/attempts/{attempt_id}/status")
-async def attempt_status(request: Request, claim: StudentClaim, attempt_id: int) -> JSONResponse:
+@lane.route("GET", "/exam/attempts/{attempt_id}/status", roles=STUDENT_ROLES)
+async def attempt_status(request: Request, claim: SessionClaim, attempt_id: int) -> Response:
     """Phase and clock: the page polls it while waiting and measures its clock offset with it.
 
     2,000 waiting pages poll 400 times a second: read in the reader threads
@@ -121,8 +122,8 @@ def _status(
     }
 
 
-@router.post("/exam/attempts/{attempt_id}/window")
-async def take_window(request: Request, claim: StudentClaim, attempt_id: int) -> JSONResponse:
+@lane.route("POST", "/exam/attempts/{attempt_id}/window", roles=STUDENT_ROLES)
+async def take_window(request: Request, claim: SessionClaim, attempt_id: int) -> Response:
     """Give this browser window the attempt: every page of the room asks at the exam's start."""
     body = await request.app.state.writer.run(
         claim_window,
@@ -165,16 +166,15 @@ class SaveRequest(BaseModel):
     answered_at_ms: int = Field(ge=0, le=10**14)
 
 
-@router.post("/exam/attempts/{attempt_id}/saves")
-async def save(
-    request: Request, claim: StudentClaim, attempt_id: int, body: SaveRequest
-) -> JSONResponse:
+@lane.route("POST", "/exam/attempts/{attempt_id}/saves", roles=STUDENT_ROLES)
+async def save(request: Request, claim: SessionClaim, attempt_id: int) -> Response:
     """Store one save in the process's next group (``server.db.group_commit``).
 
     The answer is sent only after the group has committed. The save counts as received when it
     arrived, not when its group was written.
     """
     received_at = utcnow()
+    body = await json_body(request, SaveRequest)
     receipt = await request.app.state.writer.run(
         store_save,
         claim=claim,
@@ -223,14 +223,13 @@ class SignalRequest(BaseModel):
     detail: str = Field(default="", max_length=500)
 
 
-@router.post("/exam/attempts/{attempt_id}/signals", status_code=204)
-async def signal(
-    request: Request, claim: StudentClaim, attempt_id: int, body: SignalRequest
-) -> Response:
+@lane.route("POST", "/exam/attempts/{attempt_id}/signals", roles=STUDENT_ROLES)
+async def signal(request: Request, claim: SessionClaim, attempt_id: int) -> Response:
     """An integrity signal (the page lost focus, left full screen...): a write like the saves,
     so the writer's job. Written from this process instead, it waited for SQLite's write turn,
     which the busy writer process hardly ever leaves free, holding a thread of the shared
     limiter for up to 30 s; four such waits stopped every sign-in (docs/BENCHMARKS.md)."""
+    body = await json_body(request, SignalRequest)
     await request.app.state.writer.run(
         store_signal,
         claim=claim,

@@ -1,4 +1,7 @@
-"""Every route declares who may call it: a role dependency, or the explicit ``Public`` marker."""
+"""Every route declares who may call it: a role dependency, or the explicit ``Public`` marker.
+
+The lane's routes (``server.lane``), answered before the router, declare their roles too.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from starlette.routing import Mount
 
 from server.auth.dependencies import ROLE_MARKER
+from server.lane import LaneMiddleware, LaneRoute
+from server.models import Role
 
 
 def _declared(dependant: Dependant) -> list[Any]:
@@ -75,3 +80,25 @@ def test_only_the_expected_routes_are_public(app: FastAPI) -> None:
         "/seat/{token}",
         "/seat/{token}",
     ]
+
+
+def lane_routes(app: FastAPI) -> list[LaneRoute]:
+    found: list[LaneRoute] = []
+    for middleware in app.user_middleware:
+        if middleware.cls is LaneMiddleware:  # type: ignore[comparison-overlap]
+            found.extend(middleware.kwargs["routes"])  # type: ignore[unreachable]
+    return found
+
+
+def test_the_lane_serves_the_exam_page_to_students_only(app: FastAPI) -> None:
+    declared = sorted((route.method, route.path, route.roles) for route in lane_routes(app))
+    students = frozenset({Role.STUDENT})
+    assert declared == [
+        ("GET", "/exam/attempts/{attempt_id}/status", students),
+        ("POST", "/exam/attempts/{attempt_id}/saves", students),
+        ("POST", "/exam/attempts/{attempt_id}/signals", students),
+        ("POST", "/exam/attempts/{attempt_id}/window", students),
+    ]
+    # None of them is also a route of the router, which would never be reached.
+    paths = {path for path, _ in all_routes(app)}
+    assert paths.isdisjoint(route.path for route in lane_routes(app))

@@ -1,0 +1,117 @@
+"""The exam lane: the exam page's own JSON requests, answered before FastAPI's router.
+
+At an exam of 2,000 the pages send 400 saves a second, and at the start every page polls its
+status and takes its window within the same minute. Through FastAPI each of them paid for the
+router's matching against every route and the dependency solving around a handler that does its
+whole work in one reader or writer job; in the storm those were two fifths of the event loop's
+request handling (docs/BENCHMARKS.md). A lane route is matched by one pattern and called with
+what its handler needs, nothing else.
+
+What a lane route gets is what a FastAPI route of the app gets (``server.app``): it runs inside
+``RequestContextMiddleware`` (locale, security headers, the CSRF cookie), an unsafe method must
+echo the CSRF token (``verify_csrf``), the session cookie's claim is read, and a refusal
+(``ExamError``, or a body that does not validate) is answered by the app's own handler, in the
+user's language. Like every route, each one declares the roles it serves
+(``tests/auth/test_route_roles.py``); its job checks the account on the row it reads
+(``role_claim``). An unexpected exception goes on to the server's error middleware: a 500,
+logged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.auth.cookies import SessionClaim, read_session
+from server.auth.dependencies import verify_csrf
+from server.errors import ExamError, NotSignedIn, invalid_input
+from server.models import Role
+
+Body = TypeVar("Body", bound=BaseModel)
+Endpoint = Callable[[Request, SessionClaim, int], Awaitable[Response]]
+ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+# The one path parameter a lane route has: a row id, as many digits as a 64-bit id can have.
+_ID = "(?P<id>[0-9]{1,18})"
+
+
+@dataclass(frozen=True)
+class LaneRoute:
+    method: str
+    path: str  # with one ``{name}`` placeholder for the id, as FastAPI writes it
+    roles: frozenset[Role]
+    endpoint: Endpoint
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile("^" + re.sub(r"\\\{\w+\\\}", _ID, re.escape(self.path)) + "$")
+
+
+class Lane:
+    """The routes of the lane, declared by decorators like FastAPI's."""
+
+    def __init__(self) -> None:
+        self.routes: list[LaneRoute] = []
+
+    def route(
+        self, method: str, path: str, *, roles: frozenset[Role]
+    ) -> Callable[[Endpoint], Endpoint]:
+        if not roles:
+            raise ValueError(f"{method} {path}: a lane route serves signed-in roles only")
+
+        def register(endpoint: Endpoint) -> Endpoint:
+            self.routes.append(LaneRoute(method, path, roles, endpoint))
+            return endpoint
+
+        return register
+
+
+class LaneMiddleware:
+    """Answers the lane's routes; every other request goes on to the app."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[LaneRoute], on_error: ErrorHandler) -> None:
+        self.app = app
+        self.on_error = on_error
+        self._routes: Mapping[str, list[tuple[re.Pattern[str], LaneRoute]]] = {}
+        by_method: dict[str, list[tuple[re.Pattern[str], LaneRoute]]] = {}
+        for route in routes:
+            by_method.setdefault(route.method, []).append((route.pattern, route))
+        self._routes = by_method
+
+    def _match(self, scope: Scope) -> tuple[LaneRoute, int] | None:
+        for pattern, route in self._routes.get(scope["method"], ()):
+            found = pattern.match(scope["path"])
+            if found is not None:
+                return route, int(found["id"])
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        matched = self._match(scope) if scope["type"] == "http" else None
+        if matched is None:
+            await self.app(scope, receive, send)
+            return
+        route, row_id = matched
+        request = Request(scope, receive)
+        try:
+            await verify_csrf(request)
+            claim = read_session(request, request.app.state.settings)
+            if claim is None:
+                raise NotSignedIn()
+            response = await route.endpoint(request, claim, row_id)
+        except ValidationError as invalid:
+            response = await self.on_error(request, invalid_input(invalid.errors()))
+        except ExamError as refusal:
+            response = await self.on_error(request, refusal)
+        await response(scope, receive, send)
+
+
+async def json_body(request: Request, model: type[Body]) -> Body:
+    """The request's JSON body as ``model``; a ``ValidationError`` says what is wrong."""
+    return model.model_validate_json(await request.body())

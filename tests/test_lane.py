@@ -1,0 +1,195 @@
+"""The lane answers its routes before the router, with the app's refusals (``server.lane``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from server.app import handle_exam_error
+from server.auth.cookies import CSRF_COOKIE, SESSION_COOKIE, SessionClaim, write_session
+from server.config import Settings
+from server.errors import Conflict
+from server.lane import Lane, LaneMiddleware, json_body
+from server.middleware import RequestContextMiddleware
+from server.models import Role
+
+STUDENTS = frozenset({Role.STUDENT})
+
+
+class Note(BaseModel):
+    seq: int = Field(ge=1)
+
+
+def _app(settings: Settings, handled: list[int]) -> FastAPI:
+    lane = Lane()
+
+    @lane.route("GET", "/things/{thing_id}", roles=STUDENTS)
+    async def read(request: Request, claim: SessionClaim, thing_id: int) -> Response:
+        handled.append(thing_id)
+        return JSONResponse({"user": claim.user_id, "thing": thing_id})
+
+    @lane.route("POST", "/things/{thing_id}/notes", roles=STUDENTS)
+    async def write(request: Request, claim: SessionClaim, thing_id: int) -> Response:
+        note = await json_body(request, Note)
+        if note.seq == 13:
+            raise Conflict()
+        if note.seq == 99:
+            raise RuntimeError("a bug")
+        handled.append(note.seq)
+        return Response(status_code=204)
+
+    app = FastAPI()
+    app.state.settings = settings
+    app.add_middleware(LaneMiddleware, routes=lane.routes, on_error=handle_exam_error)
+    app.add_middleware(RequestContextMiddleware, settings=settings)
+
+    @app.get("/things/{thing_id}/other")
+    async def other(thing_id: int) -> dict[str, str]:
+        return {"answered_by": "router"}
+
+    return app
+
+
+def _session_cookie(settings: Settings, user_id: int) -> str:
+    response = Response()
+    write_session(response, settings, user_id=user_id, pwd_hash="$argon2id$v=19$stored")
+    header = response.headers["set-cookie"]
+    return header.split(";", 1)[0].removeprefix(f"{SESSION_COOKIE}=")
+
+
+@pytest.fixture
+def handled() -> list[int]:
+    return []
+
+
+@pytest.fixture
+def lane_client(settings: Settings, handled: list[int]) -> Iterator[TestClient]:
+    with TestClient(
+        _app(settings, handled), base_url="https://testserver", raise_server_exceptions=False
+    ) as client:
+        client.cookies.set(SESSION_COOKIE, _session_cookie(settings, 7))
+        client.cookies.set(CSRF_COOKIE, "token")
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("path", "lane_answers"),
+    [
+        ("/things/12", True),
+        ("/things/012", True),
+        ("/things/" + "9" * 18, True),
+        ("/things/" + "9" * 19, False),  # beyond any row id: not the lane's
+        ("/things/abc", False),
+        ("/things/", False),
+        ("/things/12/", False),
+        ("/things/12/other", False),
+        ("/other/12", False),
+    ],
+)
+def test_only_a_route_s_own_paths_take_the_lane(
+    lane_client: TestClient, handled: list[int], path: str, lane_answers: bool
+) -> None:
+    response = lane_client.get(path, headers={"Accept": "application/json"})
+    assert (handled != []) is lane_answers
+    if lane_answers:
+        assert response.status_code == 200
+        assert response.json() == {"user": 7, "thing": int(path.rsplit("/", 1)[1])}
+
+
+def test_other_requests_go_on_to_the_router(lane_client: TestClient) -> None:
+    assert lane_client.get("/things/12/other").json() == {"answered_by": "router"}
+    # Another method on a lane route's path is the router's too (which has no such route).
+    assert lane_client.post("/things/12", headers={"X-CSRF-Token": "token"}).status_code == 404
+
+
+def test_a_lane_answer_carries_the_security_headers(lane_client: TestClient) -> None:
+    response = lane_client.get("/things/1")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_without_a_session_the_refusal_is_in_the_user_s_language(
+    lane_client: TestClient, handled: list[int]
+) -> None:
+    lane_client.cookies.delete(SESSION_COOKIE)
+    response = lane_client.get(
+        "/things/1", headers={"Accept": "application/json", "Accept-Language": "ru"}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "NotSignedIn"
+    assert response.json()["message"] == "Войдите в систему."
+    assert handled == []
+
+
+def test_a_session_signed_with_another_secret_is_not_a_session(
+    lane_client: TestClient, handled: list[int], settings: Settings
+) -> None:
+    other = settings.model_copy(update={"secret_key": "another secret of thirty-two chars!!"})
+    lane_client.cookies.set(SESSION_COOKIE, _session_cookie(other, 7))
+    assert lane_client.get("/things/1").status_code == 401
+    assert handled == []
+
+
+@pytest.mark.parametrize("sent", [None, "", "another"])
+def test_an_unsafe_request_must_echo_the_csrf_token(
+    lane_client: TestClient, handled: list[int], sent: str | None
+) -> None:
+    headers = {"Accept": "application/json"} | ({} if sent is None else {"X-CSRF-Token": sent})
+    response = lane_client.post("/things/1/notes", headers=headers, json={"seq": 1})
+    assert response.status_code == 403
+    assert response.json()["error"] == "CsrfFailed"
+    assert handled == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"seq": 0}', "seq"),
+        (b'{"seq": "one"}', "seq"),
+        (b"{}", "seq"),
+        (b'{"seq": 1', "request"),  # not JSON at all
+        (b"", "request"),
+    ],
+)
+def test_a_body_that_does_not_validate_is_refused_with_the_field(
+    lane_client: TestClient, handled: list[int], body: bytes, field: str
+) -> None:
+    response = lane_client.post(
+        "/things/1/notes",
+        headers={"X-CSRF-Token": "token", "Accept": "application/json", "Accept-Language": "kk"},
+        content=body,
+    )
+    assert response.status_code == 422
+    assert list(response.json()["fields"]) == [field]
+    assert response.json()["fields"][field] == "Бұл мән жарамсыз."
+    assert handled == []
+
+
+def test_a_refusal_of_the_handler_is_the_app_s_refusal(lane_client: TestClient) -> None:
+    response = lane_client.post(
+        "/things/1/notes",
+        headers={"X-CSRF-Token": "token", "Accept": "application/json"},
+        json={"seq": 13},
+    )
+    assert response.status_code == 409
+    assert response.json()["error"] == "Conflict"
+
+
+def test_an_unexpected_error_is_a_server_error(lane_client: TestClient) -> None:
+    response = lane_client.post(
+        "/things/1/notes",
+        headers={"X-CSRF-Token": "token", "Accept": "application/json"},
+        json={"seq": 99},
+    )
+    assert response.status_code == 500
+
+
+def test_a_lane_route_must_declare_its_roles() -> None:
+    with pytest.raises(ValueError, match="signed-in roles"):
+        Lane().route("GET", "/things/{thing_id}", roles=frozenset())
