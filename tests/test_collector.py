@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from server.collector import YOUNG_THRESHOLD
+from server.collector import YOUNG_THRESHOLD, collector_settled
 
 # Run in a process of its own: frozen objects never go, and the test session's must.
 PROBE = """
@@ -55,3 +56,15 @@ def test_the_server_entry_point_settles_the_collector(tmp_path: Path) -> None:
     threshold, frozen = json.loads(result.stdout.splitlines()[-1])
     assert threshold == YOUNG_THRESHOLD
     assert frozen > 50_000
+
+
+def test_a_settled_phase_gives_the_collector_back_as_it_was() -> None:
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    with collector_settled():
+        assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+        assert gc.get_freeze_count() > 0
+        garbage: list[object] = []
+        garbage.append(garbage)
+        del garbage
+        assert gc.collect() >= 1
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
