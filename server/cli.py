@@ -468,6 +468,10 @@ def bench(
 @app.command("bench-check-in")
 def bench_check_in(
     sign_ins: Annotated[int, typer.Option(min=10, help="Examinees signed in, one by one.")] = 600,
+    saves_each: Annotated[
+        int, typer.Option(min=0, help="Then saves by each examinee, in groups (0: none).")
+    ] = 0,
+    group: Annotated[int, typer.Option(min=1, max=128, help="Saves to a transaction.")] = 32,
     db: BenchDb = "sqlite",
     database_url: BenchDatabaseUrl = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
@@ -482,7 +486,13 @@ def bench_check_in(
         typer.echo("--db is sqlite or postgresql", err=True)
         raise typer.Exit(2)
     try:
-        report = run_checkin_bench(sign_ins=sign_ins, db=db, server_url=database_url)
+        report = run_checkin_bench(
+            sign_ins=sign_ins,
+            db=db,
+            server_url=database_url,
+            saves_each=saves_each,
+            group=group,
+        )
     except ServerError as failure:
         typer.echo(f"bench failed: {failure}", err=True)
         raise typer.Exit(2) from None
@@ -496,6 +506,13 @@ def bench_check_in(
         f"CPU mean {report['cpu_mean_ms']} ms, p50 {cpu['p50_ms']} ms, p99 {cpu['p99_ms']} ms; "
         f"wall p50 {wall['p50_ms']} ms, p99 {wall['p99_ms']} ms"
     )
+    if "saves" in report:
+        saves = report["saves"]
+        typer.echo(
+            f"{saves['saves']} saves in groups of {saves['group']}: "
+            f"CPU per save mean {saves['cpu_per_save_mean_ms']} ms, "
+            f"p50 {saves['cpu_per_save']['p50_ms']} ms, p99 {saves['cpu_per_save']['p99_ms']} ms"
+        )
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The writer's check-in job alone: ``emtihan bench-check-in``.
+"""The writer's check-in and save jobs alone: ``emtihan bench-check-in``.
 
 The storm (``emtihan bench``) shows what examinees wait for, but the machine's two cores are
 shared by everything in it, so a change to one job moves its figures by less than two runs of
@@ -7,6 +7,10 @@ the same code differ. This runs the job every sign-in sends to the writer
 the event) in this process, one sign-in after another, each its own committed transaction, on
 the storm's own seed, and reports the CPU time and wall time of each. Alternate two
 checkouts' runs to compare them (docs/BENCHMARKS.md).
+
+With ``saves_each``, every examinee signed in is then admitted, takes the window and saves that
+many answers (``server.seat.api.store_save``), in groups of ``group`` saves to a transaction as
+the group writer runs them (``server.db.group_commit``): the CPU time of a group over its saves.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
+from server.auth.cookies import SessionClaim, password_fingerprint
 from server.auth.service import CheckedPassword
 from server.bench.report import section
 from server.bench.seed import reschedule, seed_bench
@@ -27,8 +33,11 @@ from server.bench.servers import fresh_database
 from server.config import Settings
 from server.db.engine import create_db_engine, make_sessionmaker
 from server.db.migrate import upgrade
-from server.models import ExamRoom, User
+from server.models import Attempt, AttemptState, ExamRoom, Student, User
+from server.seat.api import claim_window, store_save
 from server.seat.checkin import check_in_at_seat
+from server.seat.saves import Save, SaveStatus
+from server.seat.seb import SebHeaders
 
 # The first sign-ins fill the process's caches (the draw's pool, compiled statements): their
 # share is reported apart, so the figures are of the steady state an exam's start is in.
@@ -36,21 +45,32 @@ WARM_UP_SHARE = 0.2
 
 
 def run_checkin_bench(
-    *, sign_ins: int, db: str = "sqlite", server_url: str | None = None, seed: int = 1
+    *,
+    sign_ins: int,
+    db: str = "sqlite",
+    server_url: str | None = None,
+    seed: int = 1,
+    saves_each: int = 0,
+    group: int = 32,
 ) -> dict[str, Any]:
-    """Sign ``sign_ins`` examinees in, one after another; CPU and wall time of each job."""
+    """Sign ``sign_ins`` examinees in, one after another; CPU and wall time of each job. Then,
+    with ``saves_each``, their saves in groups of ``group``: CPU time per save."""
     with (
         tempfile.TemporaryDirectory(prefix="emtihan-checkin-") as folder,
         fresh_database(db, directory=Path(folder), server_url=server_url) as url,
     ):
         engine = create_db_engine(url)
         try:
-            return _run(engine, url, sign_ins=sign_ins, seed=seed)
+            return _run(
+                engine, url, sign_ins=sign_ins, seed=seed, saves_each=saves_each, group=group
+            )
         finally:
             engine.dispose()
 
 
-def _run(engine: Engine, url: str, *, sign_ins: int, seed: int) -> dict[str, Any]:
+def _run(
+    engine: Engine, url: str, *, sign_ins: int, seed: int, saves_each: int, group: int
+) -> dict[str, Any]:
     upgrade(engine)
     sessions = make_sessionmaker(engine)
     now = datetime.now(UTC)
@@ -97,7 +117,7 @@ def _run(engine: Engine, url: str, *, sign_ins: int, seed: int) -> dict[str, Any
         if outcome.user_id is None or outcome.refused_reasons is not None:
             raise RuntimeError(f"{examinee.id_code} was not signed in: {outcome}")
     warm = round(len(cpu_ms) * WARM_UP_SHARE)
-    return {
+    report: dict[str, Any] = {
         "sign_ins": len(cpu_ms),
         "warm_up": warm,
         "cpu": section(cpu_ms[warm:]),
@@ -105,4 +125,85 @@ def _run(engine: Engine, url: str, *, sign_ins: int, seed: int) -> dict[str, Any
         "wall": section(wall_ms[warm:]),
         "warm_up_cpu_mean_ms": round(sum(cpu_ms[:warm]) / max(1, warm), 2),
         "database": engine.dialect.name,
+    }
+    if saves_each > 0:
+        claims = {
+            user_ids[examinee.id_code]: SessionClaim(
+                user_ids[examinee.id_code], password_fingerprint(password_hash)
+            )
+            for examinee in seeded.storm.examinees
+        }
+        report["saves"] = _saves(sessions, settings, claims, saves_each=saves_each, group=group)
+    return report
+
+
+def _saves(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    claims: dict[int, SessionClaim],
+    *,
+    saves_each: int,
+    group: int,
+) -> dict[str, Any]:
+    """Admit every attempt, take its window, then store ``saves_each`` saves of each, question
+    after question, ``group`` saves to a transaction."""
+    now = datetime.now(UTC)
+    with sessions() as db:
+        db.execute(update(Attempt).values(state=AttemptState.ADMITTED, admitted_at=now))
+        users: dict[int, int] = dict(
+            db.execute(
+                select(Attempt.id, Student.user_id).join(Student, Student.id == Attempt.student_id)
+            ).all()
+        )
+        db.commit()
+    attempts = sorted(users)
+    seb = SebHeaders(url="")
+    windows: dict[int, str] = {}
+    with sessions() as db:
+        for attempt_id in attempts:
+            window = claim_window(
+                db,
+                settings,
+                claim=claims[users[attempt_id]],
+                attempt_id=attempt_id,
+                seb=seb,
+                now=datetime.now(UTC),
+            )
+            windows[attempt_id] = window["client"]
+        db.commit()
+    line = [(attempt_id, number) for number in range(1, saves_each + 1) for attempt_id in attempts]
+    per_save_ms: list[float] = []
+    for begin in range(0, len(line), group):
+        chunk = line[begin : begin + group]
+        cpu = time.process_time()
+        with sessions() as db:
+            for attempt_id, number in chunk:
+                now = datetime.now(UTC)
+                receipt = store_save(
+                    db,
+                    settings,
+                    claim=claims[users[attempt_id]],
+                    attempt_id=attempt_id,
+                    seb=seb,
+                    save=Save(
+                        client=windows[attempt_id],
+                        seq=number,
+                        question=(number - 1) % 25 + 1,
+                        answer=[1],
+                        flagged=False,
+                        answered_at=now,
+                    ),
+                    received_at=now,
+                )
+                if receipt.status is not SaveStatus.SAVED:
+                    raise RuntimeError(f"save {number} of attempt {attempt_id}: {receipt.status}")
+            db.commit()
+        per_save_ms.append((time.process_time() - cpu) * 1000 / len(chunk))
+    warm = round(len(per_save_ms) * WARM_UP_SHARE)
+    kept = per_save_ms[warm:]
+    return {
+        "saves": len(line),
+        "group": group,
+        "cpu_per_save_mean_ms": round(sum(kept) / max(1, len(kept)), 3),
+        "cpu_per_save": section(kept),
     }

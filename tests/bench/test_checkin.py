@@ -1,7 +1,7 @@
-"""``emtihan bench-check-in``: the writer's check-in job alone, small, so it cannot rot.
+"""``emtihan bench-check-in``: the writer's check-in and save jobs alone, small, so it cannot rot.
 
 Nothing here asserts a time (docs/BENCHMARKS.md holds the figures): only that every examinee
-was signed in and drew a paper, and that the report has its sections.
+was signed in and drew a paper, every save was stored, and that the report has its sections.
 """
 
 from __future__ import annotations
@@ -31,6 +31,16 @@ def test_every_examinee_is_checked_in_and_timed() -> None:
     assert report["database"] == _database()["db"]
 
 
+def test_every_save_is_stored_and_timed_per_group() -> None:
+    report = run_checkin_bench(sign_ins=10, saves_each=3, group=4, **_database())  # type: ignore[arg-type]
+    saves = report["saves"]
+    assert saves["saves"] == 30
+    assert saves["group"] == 4
+    # 30 saves in groups of 4: 8 groups, the first of them (a fifth, rounded) left out as warm-up.
+    assert saves["cpu_per_save"]["count"] == 6
+    assert saves["cpu_per_save_mean_ms"] > 0
+
+
 def test_the_command_prints_one_line_or_json() -> None:
     arguments = ["bench-check-in", "--sign-ins", "10"]
     if os.environ.get(SERVER_URL_ENV):
@@ -39,6 +49,10 @@ def test_the_command_prints_one_line_or_json() -> None:
     assert line.exit_code == 0, line.output
     assert "10 check-ins on" in line.output
     assert "CPU mean" in line.output
+    assert "saves in groups" not in line.output
+    with_saves = CliRunner().invoke(app, [*arguments, "--saves-each", "2", "--group", "5"])
+    assert with_saves.exit_code == 0, with_saves.output
+    assert "20 saves in groups of 5: CPU per save mean" in with_saves.output
     as_json = CliRunner().invoke(app, [*arguments, "--json"])
     assert as_json.exit_code == 0, as_json.output
     assert '"sign_ins": 10' in as_json.output
