@@ -150,11 +150,13 @@ def _saves(
     now = datetime.now(UTC)
     with sessions() as db:
         db.execute(update(Attempt).values(state=AttemptState.ADMITTED, admitted_at=now))
-        users: dict[int, int] = dict(
-            db.execute(
+        users = {
+            attempt_id: user_id
+            for attempt_id, user_id in db.execute(
                 select(Attempt.id, Student.user_id).join(Student, Student.id == Attempt.student_id)
-            ).all()
-        )
+            )
+            if user_id is not None
+        }
         db.commit()
     attempts = sorted(users)
     seb = SebHeaders(url="")
