@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from server.models import (
     AttemptState,
     ItemType,
     ItemVersion,
+    Language,
     PaperQuestion,
     Response,
     Student,
@@ -85,6 +86,32 @@ class Save:
     answered_at: datetime
 
 
+class SavingAttempt(Protocol):
+    """What storing a save reads of its attempt: an ``Attempt``, or the row of one
+    (``server.seat.api``, which reads these columns only, not the mapped object)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def exam_id(self) -> int: ...
+    @property
+    def room_id(self) -> int | None: ...
+    @property
+    def state(self) -> AttemptState: ...
+    @property
+    def language(self) -> Language: ...
+    @property
+    def client_token(self) -> str | None: ...
+    @property
+    def signed_in_at(self) -> datetime: ...
+    @property
+    def admitted_at(self) -> datetime | None: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def deadline(self) -> datetime: ...
+
+
 @dataclass(frozen=True)
 class SaveReceipt:
     status: SaveStatus
@@ -104,7 +131,7 @@ def attempt_for(db: Session, *, attempt_id: int, student: Student) -> Attempt:
     return attempt
 
 
-def require_sitting(attempt: Attempt, *, start: datetime, now: datetime) -> None:
+def require_sitting(attempt: SavingAttempt, *, start: datetime, now: datetime) -> None:
     if attempt.state in CLOSED_STATES:
         raise AttemptClosed()
     if attempt.state == AttemptState.WAITING or now < start:
@@ -166,7 +193,7 @@ class _Question:
     type: ItemType
 
 
-def _question(db: Session, attempt: Attempt, position: int) -> _Question:
+def _question(db: Session, attempt: SavingAttempt, position: int) -> _Question:
     row = db.execute(_QUESTION, {"attempt_id": attempt.id, "position": position}).first()
     if row is None:
         raise UnknownQuestion()
@@ -174,7 +201,7 @@ def _question(db: Session, attempt: Attempt, position: int) -> _Question:
 
 
 def _check_answer(
-    db: Session, attempt: Attempt, question: _Question, answer: RawAnswer
+    db: Session, attempt: SavingAttempt, question: _Question, answer: RawAnswer
 ) -> StoredAnswer:
     """The answer as it will be stored; an answer of the wrong shape or ids is refused."""
     stems = 0
@@ -194,7 +221,7 @@ def _same(stored: Any, question: _Question, answer: StoredAnswer, save: Save) ->
     )
 
 
-def _answered_at(attempt: Attempt, save: Save, *, now: datetime) -> datetime:
+def _answered_at(attempt: SavingAttempt, save: Save, *, now: datetime) -> datetime:
     claimed = save.answered_at
     began = attempt.started_at or attempt.admitted_at or attempt.signed_in_at
     if claimed > now + CLOCK_TOLERANCE or claimed < began - CLOCK_TOLERANCE:
@@ -206,14 +233,14 @@ def save_answer(
     db: Session,
     settings: Settings,
     *,
-    attempt: Attempt,
+    attempt: SavingAttempt,
     start: datetime,
     save: Save,
     now: datetime,
 ) -> SaveReceipt:
     """Store one save or refuse it; a refusal changes nothing.
 
-    ``attempt`` was read with its row lock (``attempt_of_claim(lock=True)``): the saves of one
+    ``attempt`` was read with its row lock (``saving_attempt_of_claim``): the saves of one
     attempt are stored one at a time.
     """
     require_sitting(attempt, start=start, now=now)
@@ -231,7 +258,7 @@ def save_answer(
         raise TimeOver()
 
     # Saves of one attempt queue for its row lock, taken when the caller read the attempt
-    # (``attempt_of_claim(lock=True)``), so what is read below (this number's save, the
+    # (``saving_attempt_of_claim``), so what is read below (this number's save, the
     # question's newest) and the answered count are read and written by one save at a time, on
     # every database. On SQLite the write lock has done so already.
     stored, newest = _stored_and_newest(db, attempt_id=attempt.id, seq=save.seq, question=question)
