@@ -12,13 +12,15 @@ the number says; events it already includes may be applied again, which is harml
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from server.db import table_of
 from server.events.store import Envelope
 from server.models import (
     Attempt,
@@ -140,61 +142,96 @@ class RoomGrid:
         return sorted(seat for seat in touched if seat is not None and seat in self.seats)
 
 
-def _cards(
-    db: Session, attempts: list[tuple[Attempt, Student]], start: datetime
-) -> list[AttemptCard]:
-    ids = [attempt.id for attempt, _ in attempts]
+# The cards' statements, built once and on the tables: at an exam's start every room's hub
+# reloads the cards of its sign-ins, admissions and windows, a hundred times a second across the
+# rooms of a university, and building the statements and the mapped objects cost more than
+# running them (``load_cards``: 1.2 ms a call before).
+_attempts, _students = table_of(Attempt), table_of(Student)
+_paper, _signals, _events = table_of(PaperQuestion), table_of(AttemptSignal), table_of(RoomEvent)
+_question_count = (
+    select(func.count())
+    .where(_paper.c.attempt_id == _attempts.c.id)
+    .correlate(_attempts)
+    .scalar_subquery()
+)
+_CARD_COLUMNS = select(
+    _attempts.c.id,
+    _attempts.c.seat_id,
+    _students.c.full_name,
+    _students.c.id_code,
+    _attempts.c.state,
+    _attempts.c.signed_in_at,
+    _attempts.c.answered,
+    _question_count,
+    _attempts.c.deadline,
+    _attempts.c.last_save_at,
+    _attempts.c.refused_reason,
+).join(_students, _students.c.id == _attempts.c.student_id)
+_CARDS = _CARD_COLUMNS.where(_attempts.c.id.in_(bindparam("ids", expanding=True)))
+_ROOM_CARDS = _CARD_COLUMNS.where(
+    _attempts.c.exam_id == bindparam("exam_id"), _attempts.c.room_id == bindparam("room_id")
+)
+_SIGNALS = (
+    select(_signals.c.attempt_id, _signals.c.kind, func.count())
+    .where(_signals.c.attempt_id.in_(bindparam("ids", expanding=True)))
+    .group_by(_signals.c.attempt_id, _signals.c.kind)
+)
+_PRESENCE = select(_events.c.attempt_id, _events.c.payload).where(
+    _events.c.id.in_(
+        select(func.max(_events.c.id))
+        .where(
+            _events.c.attempt_id.in_(bindparam("ids", expanding=True)),
+            _events.c.kind == "presence",
+        )
+        .group_by(_events.c.attempt_id)
+    )
+)
+
+
+def _cards(db: Session, rows: Sequence[Any], start: datetime) -> list[AttemptCard]:
+    """The cards of ``_CARD_COLUMNS``'s rows, with their signals and presence."""
+    ids = [row[0] for row in rows]
     if not ids:
         return []
-    sizes = dict(
-        db.execute(
-            select(PaperQuestion.attempt_id, func.count())
-            .where(PaperQuestion.attempt_id.in_(ids))
-            .group_by(PaperQuestion.attempt_id)
-        ).all()
-    )
     signals: dict[int, Counter[str]] = {attempt_id: Counter() for attempt_id in ids}
-    for attempt_id, kind, count in db.execute(
-        select(AttemptSignal.attempt_id, AttemptSignal.kind, func.count())
-        .where(AttemptSignal.attempt_id.in_(ids))
-        .group_by(AttemptSignal.attempt_id, AttemptSignal.kind)
-    ):
+    for attempt_id, kind, count in db.execute(_SIGNALS, {"ids": ids}):
         signals[attempt_id][kind] = count
-    presence = _presence(db, ids)
-    return [
-        AttemptCard(
-            attempt_id=attempt.id,
-            seat_id=attempt.seat_id,
-            student_name=student.full_name,
-            id_code=student.id_code,
-            state=attempt.state,
-            signed_in_ms=_ms(attempt.signed_in_at) or 0,
-            answered=attempt.answered,
-            question_count=sizes.get(attempt.id, 0),
-            deadline_ms=_ms(attempt.deadline) or 0,
-            late=attempt.signed_in_at > start,
-            last_save_ms=_ms(attempt.last_save_at),
-            refused_reason=attempt.refused_reason,
-            online=presence.get(attempt.id),
-            signals=signals[attempt.id],
-        )
-        for attempt, student in attempts
-    ]
-
-
-def _presence(db: Session, attempt_ids: list[int]) -> dict[int, bool]:
-    latest = (
-        select(func.max(RoomEvent.id))
-        .where(RoomEvent.attempt_id.in_(attempt_ids), RoomEvent.kind == "presence")
-        .group_by(RoomEvent.attempt_id)
-    )
-    return {
+    presence = {
         attempt_id: bool(payload.get("online"))
-        for attempt_id, payload in db.execute(
-            select(RoomEvent.attempt_id, RoomEvent.payload).where(RoomEvent.id.in_(latest))
-        )
+        for attempt_id, payload in db.execute(_PRESENCE, {"ids": ids})
         if attempt_id is not None
     }
+    return [
+        AttemptCard(
+            attempt_id=attempt_id,
+            seat_id=seat_id,
+            student_name=student_name,
+            id_code=id_code,
+            state=state,
+            signed_in_ms=_ms(signed_in_at) or 0,
+            answered=answered,
+            question_count=question_count,
+            deadline_ms=_ms(deadline) or 0,
+            late=signed_in_at > start,
+            last_save_ms=_ms(last_save_at),
+            refused_reason=refused_reason,
+            online=presence.get(attempt_id),
+            signals=signals[attempt_id],
+        )
+        for (
+            attempt_id,
+            seat_id,
+            student_name,
+            id_code,
+            state,
+            signed_in_at,
+            answered,
+            question_count,
+            deadline,
+            last_save_at,
+            refused_reason,
+        ) in rows
+    ]
 
 
 def load_grid(db: Session, *, exam_id: int, room_id: int, start: datetime) -> RoomGrid:
@@ -203,12 +240,8 @@ def load_grid(db: Session, *, exam_id: int, room_id: int, start: datetime) -> Ro
         select(ExamRoom.event_seq).where(ExamRoom.exam_id == exam_id, ExamRoom.room_id == room_id)
     ).scalar_one()
     seats = dict(db.execute(select(Seat.id, Seat.label).where(Seat.room_id == room_id)).all())
-    rows = db.execute(
-        select(Attempt, Student)
-        .join(Student, Student.id == Attempt.student_id)
-        .where(Attempt.exam_id == exam_id, Attempt.room_id == room_id)
-    ).all()
-    cards = _cards(db, [(attempt, student) for attempt, student in rows], start)
+    rows = db.execute(_ROOM_CARDS, {"exam_id": exam_id, "room_id": room_id}).all()
+    cards = _cards(db, rows, start)
     return RoomGrid(
         exam_id=exam_id,
         room_id=room_id,
@@ -225,10 +258,6 @@ def load_cards(
     """The cards of these attempts as stored now, in four statements however many they are."""
     if not attempt_ids:
         return {}
-    rows = db.execute(
-        select(Attempt, Student)
-        .join(Student, Student.id == Attempt.student_id)
-        .where(Attempt.id.in_(attempt_ids))
-    ).all()
-    cards = _cards(db, [(attempt, student) for attempt, student in rows], start)
+    rows = db.execute(_CARDS, {"ids": list(attempt_ids)}).all()
+    cards = _cards(db, rows, start)
     return {card.attempt_id: card for card in cards}

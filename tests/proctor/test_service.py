@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,9 @@ from server.proctor.service import (
     LateEntryNeedsPermission,
     admit,
 )
+from server.seat.attempts import report_signal
+from server.seat.checkin import check_in
+from server.seat.live import record_presence
 from server.seat.sittings import Sitting
 from tests import factories
 from tests.seat.conftest import waiting
@@ -68,6 +72,38 @@ def test_cards_read_together_are_the_cards_of_the_grid(db: Session, settings: Se
     cards = load_cards(db, attempt_ids={attempt.id, unknown}, start=world.start)
     assert cards == {attempt.id: grid.card(world.seats[1].id).attempt}
     assert load_cards(db, attempt_ids=set(), start=world.start) == {}
+
+
+def test_a_card_counts_the_signals_by_kind_and_shows_the_latest_presence(
+    db: Session, settings: Settings
+) -> None:
+    world = create_world(db)
+    attempt = _waiting(db, settings, world)
+    other = check_in(
+        db,
+        settings,
+        seat=world.seats[2],
+        checked=factories.checked_password(db, settings, world.new_student(db).id_code),
+        language=Language.RU,
+        address="10.0.0.2",
+        now=world.start - timedelta(minutes=1),
+        rng=random.Random(12),
+    ).attempt
+    assert other is not None
+    now = world.start
+    for kind in ("focus_lost", "focus_lost", "fullscreen_left"):
+        report_signal(db, attempt=attempt, client="", kind=kind, detail="", now=now)
+    for online in (True, False, True, False):
+        record_presence(db, settings, attempt_id=attempt.id, online=online, now=now)
+    record_presence(db, settings, attempt_id=other.id, online=True, now=now)
+    db.flush()
+    cards = load_cards(db, attempt_ids={attempt.id, other.id}, start=world.start)
+    assert cards[attempt.id].signals == {"focus_lost": 2, "fullscreen_left": 1}
+    assert cards[attempt.id].online is False
+    assert (cards[other.id].signals, cards[other.id].online) == ({}, True)
+    assert cards[other.id].id_code != cards[attempt.id].id_code
+    grid = load_grid(db, exam_id=world.exam.id, room_id=world.room.id, start=world.start)
+    assert grid.attempts == cards
 
 
 @pytest.mark.parametrize("at", [timedelta(minutes=-10), timedelta(0)])
