@@ -511,7 +511,8 @@ def bench_check_in(
         typer.echo(
             f"{saves['saves']} saves in groups of {saves['group']}: "
             f"CPU per save mean {saves['cpu_per_save_mean_ms']} ms, "
-            f"p50 {saves['cpu_per_save']['p50_ms']} ms, p99 {saves['cpu_per_save']['p99_ms']} ms"
+            f"p50 {saves['cpu_per_save']['p50_ms']} ms, p99 {saves['cpu_per_save']['p99_ms']} ms; "
+            f"wall per save mean {saves['wall_per_save_mean_ms']} ms"
         )
 
 

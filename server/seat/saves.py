@@ -186,22 +186,51 @@ _COUNT_SAVE = (
 
 
 @dataclass(frozen=True)
-class _Question:
+class PaperPlace:
+    """The question at the save's place on the paper."""
+
     id: int
     item_version_id: int
     option_order: list[int]
     type: ItemType
 
 
-def _question(db: Session, attempt: SavingAttempt, position: int) -> _Question:
-    row = db.execute(_QUESTION, {"attempt_id": attempt.id, "position": position}).first()
+@dataclass(frozen=True)
+class StoredSave:
+    seq: int
+    paper_question_id: int
+    answer: Any
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class SaveFacts:
+    """What storing a save checks, read before anything is written: the question at its place
+    (None: the paper has no such place), the save already stored under its number, and the
+    question's newest save. ``server.seat.api`` reads them with the attempt, in one statement."""
+
+    question: PaperPlace | None
+    stored: StoredSave | None
+    newest: StoredSave | None
+
+
+def save_facts(db: Session, *, attempt_id: int, save: Save) -> SaveFacts:
+    """``SaveFacts`` in two statements of their own."""
+    row = db.execute(_QUESTION, {"attempt_id": attempt_id, "position": save.question}).first()
     if row is None:
-        raise UnknownQuestion()
-    return _Question(*row)
+        return SaveFacts(question=None, stored=None, newest=None)
+    question = PaperPlace(*row)
+    rows = db.execute(
+        _STORED_AND_NEWEST, {"attempt_id": attempt_id, "seq": save.seq, "question_id": question.id}
+    ).all()
+    stored = next((StoredSave(*r) for r in rows if r.seq == save.seq), None)
+    of_question = [StoredSave(*r) for r in rows if r.paper_question_id == question.id]
+    newest = max(of_question, key=lambda saved: saved.seq) if of_question else None
+    return SaveFacts(question=question, stored=stored, newest=newest)
 
 
 def _check_answer(
-    db: Session, attempt: SavingAttempt, question: _Question, answer: RawAnswer
+    db: Session, attempt: SavingAttempt, question: PaperPlace, answer: RawAnswer
 ) -> StoredAnswer:
     """The answer as it will be stored; an answer of the wrong shape or ids is refused."""
     stems = 0
@@ -213,7 +242,7 @@ def _check_answer(
     return checked_answer(question.type, answer, option_order=question.option_order, stems=stems)
 
 
-def _same(stored: Any, question: _Question, answer: StoredAnswer, save: Save) -> bool:
+def _same(stored: StoredSave, question: PaperPlace, answer: StoredAnswer, save: Save) -> bool:
     return (
         stored.paper_question_id == question.id
         and same_answer(stored.answer, answer)
@@ -237,16 +266,21 @@ def save_answer(
     start: datetime,
     save: Save,
     now: datetime,
+    facts: SaveFacts | None = None,
 ) -> SaveReceipt:
     """Store one save or refuse it; a refusal changes nothing.
 
     ``attempt`` was read with its row lock (``saving_attempt_of_claim``): the saves of one
-    attempt are stored one at a time.
+    attempt are stored one at a time. ``facts``: read with it (``server.seat.api``), or here.
     """
+    if facts is None:
+        facts = save_facts(db, attempt_id=attempt.id, save=save)
     require_sitting(attempt, start=start, now=now)
     if attempt.client_token is None or save.client != attempt.client_token:
         raise WindowReplaced()
-    question = _question(db, attempt, save.question)
+    question = facts.question
+    if question is None:
+        raise UnknownQuestion()
     answer = _check_answer(db, attempt, question, save.answer)
     answered_at = _answered_at(attempt, save, now=now)
     if not save_accepted(
@@ -258,10 +292,10 @@ def save_answer(
         raise TimeOver()
 
     # Saves of one attempt queue for its row lock, taken when the caller read the attempt
-    # (``saving_attempt_of_claim``), so what is read below (this number's save, the
-    # question's newest) and the answered count are read and written by one save at a time, on
-    # every database. On SQLite the write lock has done so already.
-    stored, newest = _stored_and_newest(db, attempt_id=attempt.id, seq=save.seq, question=question)
+    # (``saving_attempt_of_claim``) or before the facts were read, so the facts (this number's
+    # save, the question's newest) and the answered count are read and written by one save at a
+    # time, on every database. On SQLite the write lock has done so already.
+    stored, newest = facts.stored, facts.newest
     receipt = SaveReceipt(
         status=SaveStatus.ALREADY_SAVED,
         seq=save.seq,
@@ -309,16 +343,3 @@ def save_answer(
             now=now,
         )
     return replace(receipt, status=SaveStatus.SAVED)
-
-
-def _stored_and_newest(
-    db: Session, *, attempt_id: int, seq: int, question: _Question
-) -> tuple[Any | None, Any | None]:
-    """The save already stored under this number, and the question's newest save: one query."""
-    rows = db.execute(
-        _STORED_AND_NEWEST, {"attempt_id": attempt_id, "seq": seq, "question_id": question.id}
-    ).all()
-    stored = next((row for row in rows if row.seq == seq), None)
-    of_question = [row for row in rows if row.paper_question_id == question.id]
-    newest = max(of_question, key=lambda row: row.seq) if of_question else None
-    return stored, newest
