@@ -12,9 +12,9 @@ What a lane route gets is what a FastAPI route of the app gets (``server.app``):
 echo the CSRF token (``verify_csrf``), the session cookie's claim is read, and a refusal
 (``ExamError``, or a body that does not validate) is answered by the app's own handler, in the
 user's language. Like every route, each one declares the roles it serves
-(``tests/auth/test_route_roles.py``); its job checks the account on the row it reads
-(``role_claim``). An unexpected exception goes on to the server's error middleware: a 500,
-logged.
+(``tests/auth/test_route_roles.py``); as with ``role_claim``'s routes, its job checks the
+account and its role on the row it reads. An unexpected exception goes on to the server's
+error middleware: a 500, logged.
 """
 
 from __future__ import annotations
@@ -79,11 +79,10 @@ class LaneMiddleware:
     def __init__(self, app: ASGIApp, routes: Sequence[LaneRoute], on_error: ErrorHandler) -> None:
         self.app = app
         self.on_error = on_error
-        self._routes: Mapping[str, list[tuple[re.Pattern[str], LaneRoute]]] = {}
         by_method: dict[str, list[tuple[re.Pattern[str], LaneRoute]]] = {}
         for route in routes:
             by_method.setdefault(route.method, []).append((route.pattern, route))
-        self._routes = by_method
+        self._routes: Mapping[str, list[tuple[re.Pattern[str], LaneRoute]]] = by_method
 
     def _match(self, scope: Scope) -> tuple[LaneRoute, int] | None:
         for pattern, route in self._routes.get(scope["method"], ()):

@@ -1,7 +1,10 @@
-"""Saves: idempotent, last write wins by sequence, refused with a reason and no change."""
+"""Saves: idempotent, last write wins by sequence, refused with a reason and no change.
+
+Each test runs both ways a save's facts are read (``_way``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -9,9 +12,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server.auth.cookies import SessionClaim, password_fingerprint
 from server.config import Settings
 from server.models import ItemType, Response
 from server.seat.answers import TEXT_LIMIT, is_answered
+from server.seat.api import store_save
 from server.seat.closing import current_answers
 from server.seat.errors import (
     AnswerTooLong,
@@ -28,18 +33,39 @@ from server.seat.errors import (
     WindowReplaced,
 )
 from server.seat.saves import SaveStatus, save_answer
+from server.seat.seb import SebHeaders
 from server.seat.views import paper_view
 from tests.seat.conftest import Sitting
 
+# Every test runs twice: with ``save_answer`` reading the save's facts itself, and as the
+# writer's job (``store_save``), which reads them with the attempt in one statement.
+_WAYS: dict[str, bool] = {"as_job": False}
+
+
+@pytest.fixture(autouse=True, params=["read_by_save_answer", "read_with_the_attempt"])
+def _way(request: pytest.FixtureRequest) -> Iterator[None]:
+    _WAYS["as_job"] = request.param == "read_with_the_attempt"
+    yield
+    _WAYS["as_job"] = False
+
 
 def _save(db: Session, settings: Settings, sitting: Sitting, save, *, now=None):  # type: ignore[no-untyped-def]
+    now = now or sitting.start + timedelta(minutes=1, seconds=1)
+    if _WAYS["as_job"]:
+        db.flush()  # what the test changed, as a committed request would have
+        user = sitting.world.student.user
+        claim = SessionClaim(user.id, password_fingerprint(user.password_hash))
+        return store_save(
+            db,
+            settings,
+            claim=claim,
+            attempt_id=sitting.attempt.id,
+            seb=SebHeaders(url=""),
+            save=save,
+            received_at=now,
+        )
     return save_answer(
-        db,
-        settings,
-        attempt=sitting.attempt,
-        start=sitting.start,
-        save=save,
-        now=now or sitting.start + timedelta(minutes=1, seconds=1),
+        db, settings, attempt=sitting.attempt, start=sitting.start, save=save, now=now
     )
 
 
