@@ -127,20 +127,16 @@ def _run(
         "database": engine.dialect.name,
     }
     if saves_each > 0:
-        claims = {
-            user_ids[examinee.id_code]: SessionClaim(
-                user_ids[examinee.id_code], password_fingerprint(password_hash)
-            )
-            for examinee in seeded.storm.examinees
-        }
-        report["saves"] = _saves(sessions, settings, claims, saves_each=saves_each, group=group)
+        report["saves"] = _saves(
+            sessions, settings, password_hash, saves_each=saves_each, group=group
+        )
     return report
 
 
 def _saves(
     sessions: sessionmaker[Session],
     settings: Settings,
-    claims: dict[int, SessionClaim],
+    password_hash: str,
     *,
     saves_each: int,
     group: int,
@@ -150,15 +146,17 @@ def _saves(
     now = datetime.now(UTC)
     with sessions() as db:
         db.execute(update(Attempt).values(state=AttemptState.ADMITTED, admitted_at=now))
-        users = {
-            attempt_id: user_id
+        # Every examinee shares the seed's one password hash, so one fingerprint for all.
+        fingerprint = password_fingerprint(password_hash)
+        claims = {
+            attempt_id: SessionClaim(user_id, fingerprint)
             for attempt_id, user_id in db.execute(
                 select(Attempt.id, Student.user_id).join(Student, Student.id == Attempt.student_id)
             )
             if user_id is not None
         }
         db.commit()
-    attempts = sorted(users)
+    attempts = sorted(claims)
     seb = SebHeaders(url="")
     windows: dict[int, str] = {}
     with sessions() as db:
@@ -166,7 +164,7 @@ def _saves(
             window = claim_window(
                 db,
                 settings,
-                claim=claims[users[attempt_id]],
+                claim=claims[attempt_id],
                 attempt_id=attempt_id,
                 seb=seb,
                 now=datetime.now(UTC),
@@ -185,7 +183,7 @@ def _saves(
                 receipt = store_save(
                     db,
                     settings,
-                    claim=claims[users[attempt_id]],
+                    claim=claims[attempt_id],
                     attempt_id=attempt_id,
                     seb=seb,
                     save=Save(

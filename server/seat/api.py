@@ -11,14 +11,13 @@ Browser keys and whether the room still holds the exam.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,23 +35,21 @@ from server.models import (
     AttemptState,
     Exam,
     ExamRoom,
-    ItemVersion,
     Language,
-    PaperQuestion,
     Role,
     Student,
     User,
 )
-from server.models import Response as StoredResponse
 from server.seat import attempts as seat_attempts
 from server.seat.errors import AttemptClosed, AttemptNotFound
 from server.seat.saves import (
-    PaperPlace,
+    FACT_COLUMNS,
     Save,
     SaveFacts,
     SaveReceipt,
-    StoredSave,
+    facts_of,
     save_answer,
+    with_facts,
 )
 from server.seat.seb import SebHeaders, SebKeys, enforce_headers, headers_of
 
@@ -171,44 +168,9 @@ class _SavingAttempt:
 # writes see no other save of the attempt in between (``server.seat.saves.save_answer``);
 # locking at the first read spares the save a statement of its own for the lock.
 _SAVING_COLUMNS = len(_SavingAttempt.__dataclass_fields__)
-_place, _versions = table_of(PaperQuestion).alias("place"), table_of(ItemVersion)
-_responses = table_of(StoredResponse)
-_stored, _newest = _responses.alias("stored"), _responses.alias("newest")
-_newest_seq = (
-    select(func.max(_responses.c.seq))
-    .where(_responses.c.paper_question_id == _place.c.id)
-    .correlate(_place)
-    .scalar_subquery()
-)
-_SAVE_FACTS = (
+_SAVE_FACTS = with_facts(
     _own_attempt(*(_attempts.c[name] for name in _SavingAttempt.__dataclass_fields__))
-    .add_columns(
-        _place.c.id,
-        _place.c.item_version_id,
-        _place.c.option_order,
-        _versions.c.type,
-        *(_stored.c[name] for name in StoredSave.__dataclass_fields__),
-        *(_newest.c[name] for name in StoredSave.__dataclass_fields__),
-    )
-    .outerjoin(
-        _place,
-        and_(_place.c.attempt_id == _attempts.c.id, _place.c.position == bindparam("position")),
-    )
-    .outerjoin(_versions, _versions.c.id == _place.c.item_version_id)
-    .outerjoin(
-        _stored, and_(_stored.c.attempt_id == _attempts.c.id, _stored.c.seq == bindparam("seq"))
-    )
-    .outerjoin(
-        _newest, and_(_newest.c.paper_question_id == _place.c.id, _newest.c.seq == _newest_seq)
-    )
-    .with_for_update(of=_attempts)
-)
-_CHECKED_COLUMNS = len(_own_attempt().selected_columns)  # what ``_claim_holds`` checks
-_PLACE_COLUMNS = len(PaperPlace.__dataclass_fields__)
-
-
-def _saved(columns: Sequence[Any]) -> StoredSave | None:
-    return StoredSave(*columns) if columns[0] is not None else None
+).with_for_update(of=_attempts)
 
 
 def saving_attempt_of_claim(
@@ -222,17 +184,8 @@ def saving_attempt_of_claim(
     if row is None:
         raise AttemptNotFound()
     attempt = _SavingAttempt(*row[:_SAVING_COLUMNS])
-    checked_end = _SAVING_COLUMNS + _CHECKED_COLUMNS
-    start = _claim_holds(claim, seb, *row[_SAVING_COLUMNS:checked_end])
-    place = row[checked_end : checked_end + _PLACE_COLUMNS]
-    saves = row[checked_end + _PLACE_COLUMNS :]
-    half = len(saves) // 2
-    facts = SaveFacts(
-        question=PaperPlace(*place) if place[0] is not None else None,
-        stored=_saved(saves[:half]),
-        newest=_saved(saves[half:]),
-    )
-    return attempt, start, facts
+    start = _claim_holds(claim, seb, *row[_SAVING_COLUMNS:-FACT_COLUMNS])
+    return attempt, start, facts_of(row[-FACT_COLUMNS:])
 
 
 @lane.route("GET", "/exam/attempts/{attempt_id}/status", roles=STUDENT_ROLES)

@@ -18,12 +18,13 @@ counts if it arrives within the transport grace (``rules.timing.save_accepted``)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -146,28 +147,6 @@ _responses = table_of(Response)
 _paper = table_of(PaperQuestion)
 _versions = table_of(ItemVersion)
 
-_QUESTION = (
-    select(_paper.c.id, _paper.c.item_version_id, _paper.c.option_order, _versions.c.type)
-    .join(_versions, _versions.c.id == _paper.c.item_version_id)
-    .where(
-        _paper.c.attempt_id == bindparam("attempt_id"),
-        _paper.c.position == bindparam("position"),
-    )
-)
-_STORED_AND_NEWEST = select(
-    _responses.c.seq, _responses.c.paper_question_id, _responses.c.answer, _responses.c.flagged
-).where(
-    _responses.c.attempt_id == bindparam("attempt_id"),
-    or_(
-        _responses.c.seq == bindparam("seq"),
-        _responses.c.seq
-        == (
-            select(func.max(_responses.c.seq))
-            .where(_responses.c.paper_question_id == bindparam("question_id"))
-            .scalar_subquery()
-        ),
-    ),
-)
 _INSERT_RESPONSE = insert(_responses)
 _COUNT_SAVE = (
     update(_attempts)
@@ -214,19 +193,74 @@ class SaveFacts:
     newest: StoredSave | None
 
 
+_place, _stored, _newest = (
+    _paper.alias("place"),
+    _responses.alias("stored"),
+    _responses.alias("newest"),
+)
+_newest_seq = (
+    select(func.max(_responses.c.seq))
+    .where(_responses.c.paper_question_id == _place.c.id)
+    .correlate(_place)
+    .scalar_subquery()
+)
+_PLACE_COLUMNS = len(PaperPlace.__dataclass_fields__)
+
+
+def with_facts(statement: Select[Any]) -> Select[Any]:
+    """``statement``, a read of one row of ``attempts``, with the save's facts as its last
+    columns (``facts_of``): the place at the ``position`` parameter, the save under ``seq``, the
+    place's newest save, each by an outer join."""
+    return (
+        statement.add_columns(
+            _place.c.id,
+            _place.c.item_version_id,
+            _place.c.option_order,
+            _versions.c.type,
+            *(_stored.c[name] for name in StoredSave.__dataclass_fields__),
+            *(_newest.c[name] for name in StoredSave.__dataclass_fields__),
+        )
+        .outerjoin(
+            _place,
+            and_(_place.c.attempt_id == _attempts.c.id, _place.c.position == bindparam("position")),
+        )
+        .outerjoin(_versions, _versions.c.id == _place.c.item_version_id)
+        .outerjoin(
+            _stored,
+            and_(_stored.c.attempt_id == _attempts.c.id, _stored.c.seq == bindparam("seq")),
+        )
+        .outerjoin(
+            _newest,
+            and_(_newest.c.paper_question_id == _place.c.id, _newest.c.seq == _newest_seq),
+        )
+    )
+
+
+FACT_COLUMNS = _PLACE_COLUMNS + 2 * len(StoredSave.__dataclass_fields__)
+
+
+def facts_of(columns: Sequence[Any]) -> SaveFacts:
+    """The ``SaveFacts`` of the last ``FACT_COLUMNS`` columns of a ``with_facts`` row."""
+    place, saves = columns[:_PLACE_COLUMNS], columns[_PLACE_COLUMNS:]
+    half = len(saves) // 2
+    stored, newest = saves[:half], saves[half:]
+    return SaveFacts(
+        question=PaperPlace(*place) if place[0] is not None else None,
+        stored=StoredSave(*stored) if stored[0] is not None else None,
+        newest=StoredSave(*newest) if newest[0] is not None else None,
+    )
+
+
+_FACTS = with_facts(select(_attempts.c.id).where(_attempts.c.id == bindparam("attempt_id")))
+
+
 def save_facts(db: Session, *, attempt_id: int, save: Save) -> SaveFacts:
-    """``SaveFacts`` in two statements of their own."""
-    row = db.execute(_QUESTION, {"attempt_id": attempt_id, "position": save.question}).first()
-    if row is None:
-        return SaveFacts(question=None, stored=None, newest=None)
-    question = PaperPlace(*row)
-    rows = db.execute(
-        _STORED_AND_NEWEST, {"attempt_id": attempt_id, "seq": save.seq, "question_id": question.id}
-    ).all()
-    stored = next((StoredSave(*r) for r in rows if r.seq == save.seq), None)
-    of_question = [StoredSave(*r) for r in rows if r.paper_question_id == question.id]
-    newest = max(of_question, key=lambda saved: saved.seq) if of_question else None
-    return SaveFacts(question=question, stored=stored, newest=newest)
+    """``SaveFacts`` in a statement of their own (``server.seat.api`` reads them with the
+    attempt, in the statement that locks it)."""
+    row = db.execute(
+        _FACTS, {"attempt_id": attempt_id, "position": save.question, "seq": save.seq}
+    ).one()
+    return facts_of(row[1:])
 
 
 def _check_answer(

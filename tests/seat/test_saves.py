@@ -37,8 +37,8 @@ from server.seat.seb import SebHeaders
 from server.seat.views import paper_view
 from tests.seat.conftest import Sitting
 
-# Every test runs twice: with ``save_answer`` reading the save's facts itself, and as the
-# writer's job (``store_save``), which reads them with the attempt in one statement.
+# Every test runs twice: with ``save_answer`` reading the save's facts in a statement of their own,
+# and as the writer's job (``store_save``), which reads them with the attempt and its lock.
 _WAYS: dict[str, bool] = {"as_job": False}
 
 
