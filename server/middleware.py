@@ -12,14 +12,22 @@ from server.auth.cookies import CSRF_COOKIE, LANGUAGE_COOKIE
 from server.config import Settings
 from server.i18n import DEFAULT_LOCALE, LOCALES, negotiate, set_locale
 
+
+def content_security_policy(*, webassembly: bool = False) -> str:
+    """Our own origin only. ``webassembly`` lets the page compile WebAssembly (and nothing else
+    that ``eval`` could): the seat's sign-in page derives the password's key with it."""
+    scripts = "'self' 'wasm-unsafe-eval'" if webassembly else "'self'"
+    return (
+        f"default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+
+
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "referrer-policy": "same-origin",
-    "content-security-policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
+    "content-security-policy": content_security_policy(),
 }
 
 

@@ -15,6 +15,10 @@ def user_by_login(db: Session, login: str) -> User | None:
     return db.execute(select(User).where(User.login == login)).scalar_one_or_none()
 
 
+def password_hash_of(db: Session, login: str) -> str | None:
+    return db.execute(select(User.password_hash).where(User.login == login)).scalar_one_or_none()
+
+
 def failures_since(db: Session, *, login: str, since: datetime) -> int:
     return db.execute(
         select(func.count())

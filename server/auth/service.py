@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from server.audit.service import record
 from server.auth import repository
-from server.auth.passwords import hash_password, needs_rehash, verify_password
+from server.auth.passwords import (
+    KeyDerivation,
+    derivation_for,
+    hash_password,
+    needs_rehash,
+    verify_key,
+    verify_password,
+)
 from server.config import Settings
 from server.errors import InvalidInput, TooManyAttempts
 from server.i18n import N_, gettext
@@ -103,19 +110,46 @@ def read_credentials(
     )
 
 
+def key_derivation(db: Session, settings: Settings, *, login: str) -> KeyDerivation:
+    """What the sign-in page derives the key of ``login``'s password with: the stored salt and
+    costs, or made-up ones for a login with none (``passwords.derivation_for``)."""
+    login = login.strip()
+    stored = repository.password_hash_of(db, login)
+    return derivation_for(stored, login=login, secret=settings.resolved_secret_key())
+
+
 def verify_credentials(stored: StoredCredentials, password: str) -> CheckedPassword:
     """argon2 alone, no database: ~20 ms of a core (docs/SECURITY.md). It must not run inside a
     write transaction, where on SQLite every other writer would wait for it. An unknown login is
     checked against a dummy hash, so both cost the same time."""
-    ok = verify_password(stored.password_hash, password)
-    if stored.user_id is None or stored.password_hash is None or not ok or not stored.active:
+    if not _matches(stored, verify_password(stored.password_hash, password)):
         return CheckedPassword(login=stored.login, user_id=None)
+    assert stored.password_hash is not None
     new_hash = hash_password(password) if needs_rehash(stored.password_hash) else None
     return CheckedPassword(
         login=stored.login,
         user_id=stored.user_id,
         password_hash=stored.password_hash,
         new_hash=new_hash,
+    )
+
+
+def verify_key_credentials(stored: StoredCredentials, key: bytes) -> CheckedPassword:
+    """The password's key, which the sign-in page derived (``passwords.derivation_for``): one
+    SHA-256, no argon2 here. A hash at old costs stays as it is: only the password can remake it."""
+    if not _matches(stored, verify_key(stored.password_hash, key)):
+        return CheckedPassword(login=stored.login, user_id=None)
+    return CheckedPassword(
+        login=stored.login, user_id=stored.user_id, password_hash=stored.password_hash
+    )
+
+
+def _matches(stored: StoredCredentials, proof_holds: bool) -> bool:
+    return (
+        proof_holds
+        and stored.user_id is not None
+        and stored.password_hash is not None
+        and stored.active
     )
 
 

@@ -3,8 +3,9 @@
 Every examinee is a coroutine that does what the seat's pages do (``waiting.js``, ``attempt.js``):
 
 * **sign-in** at a uniformly random moment of the arrival window: the workstation's start page,
-  the sign-in form, the waiting page. The room's proctor admits them as soon as they are on the
-  list (one proctor per room, one admission at a time).
+  the sign-in form (the page asks for the salt and costs and derives the password's key,
+  ``seat-sign-in.js``; see ``WorkstationKeys``), the waiting page. The room's proctor admits
+  them as soon as they are on the list (one proctor per room, one admission at a time).
 * **waiting**: the status at a random moment of every 4-6 s, as the waiting page polls it,
   reloading the page when the phase changes; once admitted, the page opens the paper at the
   start plus a random moment of its first 2 s (``waiting.js``). The exam starts as the arrivals
@@ -31,6 +32,7 @@ waiting for the server is not counted: that lateness is the server's).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import random
@@ -41,6 +43,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.auth.passwords import KeyDerivation, derive_key
 from server.bench.console import Console, ConsoleUnavailable
 from server.bench.httpclient import Browser, Reply, TransportError
 from server.bench.report import percentile
@@ -54,6 +57,11 @@ SIGNALS_PER_EXAMINEE_MINUTE = 0.01
 SIGNAL_KINDS = ("focus_lost", "fullscreen_left", "copy", "paste")
 RETRY_FIRST, RETRY_MAX = 1.0, 5.0  # attempt.js backs off from 1 s to 5 s
 DRAIN_SECONDS = 30.0  # how long an examinee waits for unsent answers before finishing anyway
+
+# What hash-wasm's first argon2id at Emtihan's costs took in Chromium on one core of the lab
+# server class (121 ms; later ones 50-60 ms; docs/BENCHMARKS.md): each examinee's sign-in waits
+# this long between the salt's answer and the form, as the student waits for their workstation.
+WORKSTATION_KEY_SECONDS = 0.12
 
 _ATTEMPT = re.compile(r"/exam/attempts/(\d+)/status")
 _OPTION = re.compile(r'name="q(\d+)" value="(\d+)"')
@@ -230,6 +238,33 @@ class _Answer:
     made: float
 
 
+class WorkstationKeys:
+    """The password's key, which each workstation's sign-in page derives on its own CPU.
+
+    The bench stands in for 2,000 workstations on the server's own two cores, where their
+    argon2id would take the server's CPU: it derives each (password, salt, costs) once, here,
+    and each examinee then waits ``WORKSTATION_KEY_SECONDS``, the workstation's time.
+    """
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+        self._keys: dict[str, str] = {}
+
+    def key(self, recipe: dict[str, Any]) -> str:
+        wanted = json.dumps(recipe, sort_keys=True)
+        if wanted not in self._keys:
+            derivation = KeyDerivation(
+                salt=base64.b64decode(recipe["salt"]),
+                memory_kib=int(recipe["memory_kib"]),
+                time_cost=int(recipe["time_cost"]),
+                parallelism=int(recipe["parallelism"]),
+                version=int(recipe["version"]),
+            )
+            key = derive_key(self.password, derivation)
+            self._keys[wanted] = base64.b64encode(key).decode("ascii")
+        return self._keys[wanted]
+
+
 class ExamineeRun:
     """One examinee at one workstation, from the start page to the result."""
 
@@ -238,7 +273,7 @@ class ExamineeRun:
         *,
         plan: Examinee,
         token: str,
-        password: str,
+        keys: WorkstationKeys,
         host: str,
         port: int,
         recorder: Recorder,
@@ -247,7 +282,7 @@ class ExamineeRun:
     ) -> None:
         self.plan = plan
         self.token = token
-        self.password = password
+        self.keys = keys
         self.browser = Browser(host, port)
         self.recorder = recorder
         self.proctor = proctor
@@ -274,9 +309,19 @@ class ExamineeRun:
         if await call(self.recorder, "seat page", lambda: self.browser.get(seat), _is(200)) is None:
             return False
         began = _now()
+        recipe = await call(
+            self.recorder,
+            "password key",
+            lambda: self.browser.get_json(f"{seat}/password-key?id_code={self.plan.id_code}"),
+            _is(200),
+        )
+        if recipe is None:
+            return False
+        key = self.keys.key(recipe.json())
+        await asyncio.sleep(WORKSTATION_KEY_SECONDS)
         form = {
             "id_code": self.plan.id_code,
-            "password": self.password,
+            "password_key": key,
             "language": self.plan.language.value,
         }
         signed = await call(
@@ -616,11 +661,12 @@ async def play(setup: StormSetup) -> StormResult:
         proctor.start_epoch = start_epoch
     workers = [asyncio.create_task(p.work()) for p in proctors.values()]
     rng = setup.rng
+    keys = WorkstationKeys(setup.password)
     examinees = [
         ExamineeRun(
             plan=plan,
             token=setup.tokens[plan.seat_id],
-            password=setup.password,
+            keys=keys,
             host=setup.host,
             port=setup.port,
             recorder=recorder,
@@ -809,11 +855,12 @@ async def saturate_server(setup: SaturationSetup, recorder: Recorder) -> dict[st
     await asyncio.to_thread(setup.reschedule, proctor.start_epoch)
     await proctor.open_room()
     worker = asyncio.create_task(proctor.work())
+    keys = WorkstationKeys(setup.password)
     runs = [
         ExamineeRun(
             plan=plan,
             token=setup.tokens[plan.seat_id],
-            password=setup.password,
+            keys=keys,
             host=setup.host,
             port=setup.port,
             recorder=recorder,

@@ -8,12 +8,14 @@ message and, for the page's script, a ``code``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,15 +28,23 @@ from server.auth.dependencies import (
     claimed_student,
     claimed_user,
 )
-from server.auth.passwords import in_argon2_thread
+from server.auth.passwords import KEY_LENGTH, in_argon2_thread
 from server.auth.router import remember_language
-from server.auth.service import StoredCredentials, read_credentials, verify_credentials
+from server.auth.service import (
+    CheckedPassword,
+    StoredCredentials,
+    key_derivation,
+    read_credentials,
+    verify_credentials,
+    verify_key_credentials,
+)
 from server.config import Settings
 from server.db import DbSession, utcnow
 from server.db.reader import in_reader
 from server.db.writer import write_job
 from server.errors import ExamError
 from server.i18n import set_locale
+from server.middleware import content_security_policy
 from server.models import Attempt, Discipline, Exam, Language, Result, Room, Seat, User
 from server.seat import attempts as seat_attempts
 from server.seat.checkin import SeatCheckIn, check_in_at_seat
@@ -75,6 +85,13 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _sign_in_form(request: Request, *, status_code: int = 200, **context: Any) -> Response:
+    """The start page's form. Its script derives the password's key with WebAssembly."""
+    response = render(request, "seat/sign_in.html", status_code=status_code, **context)
+    response.headers["content-security-policy"] = content_security_policy(webassembly=True)
+    return response
+
+
 def _sign_in_page(
     request: Request,
     db: DbSession,
@@ -89,9 +106,8 @@ def _sign_in_page(
     now = utcnow()
     sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
     enforce_for_sitting(request, sitting)
-    return render(
+    return _sign_in_form(
         request,
-        "seat/sign_in.html",
         seat=seat,
         room=db.get_one(Room, seat.room_id),
         sitting=sitting,
@@ -154,20 +170,65 @@ def _read_credentials(
         return refusal
 
 
+def _key(text: str) -> bytes | None:
+    """The password's key as the page sends it (standard base64), or None without one. A key
+    that is not 32 bytes of base64 is no key of any password: it is checked, and fails."""
+    if not text:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        return b""
+
+
+@router.get("/seat/{token}/password-key", dependencies=[Public])
+async def seat_password_key(
+    request: Request, token: str, id_code: Annotated[str, Query(min_length=1, max_length=64)]
+) -> Response:
+    """How the sign-in page derives the key of ``id_code``'s password: argon2id's salt and costs.
+
+    The same answer for a login that does not exist (``passwords.derivation_for``). Nothing
+    here is secret: a guess still costs a full argon2id, on the guesser's own machine, and the
+    sign-in's rate limit counts it.
+    """
+    if seat_from_token(request.app.state.settings, token) is None:
+        raise UnknownSeat()
+    derivation = await in_reader(
+        request,
+        lambda db: key_derivation(db, request.app.state.settings, login=id_code),
+    )
+    return JSONResponse(
+        {
+            "algorithm": "argon2id",
+            "version": derivation.version,
+            "salt": base64.b64encode(derivation.salt).decode("ascii"),
+            "memory_kib": derivation.memory_kib,
+            "time_cost": derivation.time_cost,
+            "parallelism": derivation.parallelism,
+            "key_length": KEY_LENGTH,
+        },
+        headers={"cache-control": "no-store"},
+    )
+
+
 @router.post("/seat/{token}", dependencies=[Public])
 async def seat_sign_in(
     request: Request,
     token: str,
     id_code: Annotated[str, Form(min_length=1, max_length=64)],
-    password: Annotated[str, Form(max_length=256)],
     language: Annotated[Language, Form()],
+    password: Annotated[str, Form(max_length=256)] = "",
+    password_key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Sign in at the seat: the password first, then the check-in in one write.
+    """Sign in at the seat: the password's key or the password first, then the check-in in one
+    write.
 
-    At an exam's start a whole university signs in within a minute. The SEB check and the
-    stored hash are read in a reader job; argon2 then runs on its own threads, one per core,
-    which do nothing else: there the sign-ins queue, not in the threads the other pages share,
-    and never while holding the write lock.
+    At an exam's start a whole university signs in within a minute. The page's script derives
+    the password's key on the workstation (``seat_password_key``), so the server checks one
+    SHA-256. Without it (no script, no WebAssembly) the page sends the password and argon2 runs
+    here, on its own threads, one per core, which do nothing else: there the sign-ins queue,
+    not in the threads the other pages share, and never while holding the write lock. The SEB
+    check and the stored hash are read in a reader job first.
     """
     seat_id = seat_from_token(request.app.state.settings, token)
     if seat_id is None:
@@ -180,11 +241,14 @@ async def seat_sign_in(
             _read_credentials, request, seat_id=seat_id, id_code=id_code, address=address, now=now
         ),
     )
-    checked = (
-        stored
-        if isinstance(stored, ExamError)
-        else await in_argon2_thread(partial(verify_credentials, stored, password))
-    )
+    key = _key(password_key)
+    checked: CheckedPassword | ExamError
+    if isinstance(stored, ExamError):
+        checked = stored
+    elif key is not None:
+        checked = verify_key_credentials(stored, key)
+    else:
+        checked = await in_argon2_thread(partial(verify_credentials, stored, password))
     outcome: SeatCheckIn | None = None
     # Too many failed attempts: refused before anything is written.
     refusal = checked if isinstance(checked, ExamError) else None
@@ -246,9 +310,8 @@ def _sign_in_again(
     settings = request.app.state.settings
     set_locale(language.value)
     seat = _seat(request, db, token)
-    return render(
+    return _sign_in_form(
         request,
-        "seat/sign_in.html",
         status_code=error.status_code,
         seat=seat,
         room=db.get_one(Room, seat.room_id),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import pytest
@@ -9,7 +10,7 @@ from argon2 import Parameters, PasswordHasher, Type
 from argon2.low_level import ARGON2_VERSION, hash_secret_raw
 
 from server.auth.argon2_memory import Argon2Memory
-from server.auth.passwords import hash_password, needs_rehash, verify_password
+from server.auth.passwords import hash_password, needs_rehash, parse_hash, verify_password
 
 
 def _parameters(memory: int, time: int, lanes: int, kind: Type = Type.ID) -> Parameters:
@@ -96,23 +97,35 @@ def test_hashes_at_once_each_get_a_buffer_of_their_own() -> None:
     assert 1 <= pool.buffers() <= 4
 
 
-def test_hashes_are_argon2_cffi_s_and_read_as_its_own() -> None:
-    theirs = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32)
+def test_a_stored_hash_holds_the_sha256_of_libargon2_s_own_hash() -> None:
     ours = hash_password("Some#Password1")
-    assert theirs.verify(ours, "Some#Password1")
-    assert not theirs.check_needs_rehash(ours)
+    derivation, digest = parse_hash(ours)
+    key = hash_secret_raw(
+        b"Some#Password1",
+        derivation.salt,
+        time_cost=2,
+        memory_cost=19456,
+        parallelism=1,
+        hash_len=32,
+        type=Type.ID,
+    )
+    assert digest == hashlib.sha256(key).digest()
     assert not needs_rehash(ours)
-    assert verify_password(theirs.hash("Some#Password1"), "Some#Password1")
-    assert not verify_password(theirs.hash("Some#Password1"), "Some#Password2")
+    assert verify_password(ours, "Some#Password1")
+    assert not verify_password(ours, "Some#Password2")
 
 
 @pytest.mark.parametrize(
     "corrupt",
     [
-        "$argon2id$v=19$m=19456,t=2,p=1$!!notbase64!!$AAAA",
-        "$argon2id$v=19$m=19456,t=2,p=1$c2l4dGVlbiBieXRlIHNhbA",
-        "$argon2id$v=19$m=19456,t=2,p=1$c2l4dGVlbiBieXRlIHNhbA$A",
-        "$argon2id$v=19$m=19456,t=2,p=1$$",
+        "$emtihan-argon2id$v=19$m=19456,t=2,p=1$!!notbase64!!$" + "A" * 43,
+        "$emtihan-argon2id$v=19$m=19456,t=2,p=1$c2l4dGVlbiBieXRlIHNhbA",
+        "$emtihan-argon2id$v=19$m=19456,t=2,p=1$c2l4dGVlbiBieXRlIHNhbA$A",
+        "$emtihan-argon2id$v=19$m=19456,t=2,p=1$$",
+        "$emtihan-argon2id$v=19$m=1,t=2,p=1$c2l4dGVlbiBieXRlIHNhbA$"
+        + "A" * 43,  # libargon2 refuses
+        # the form before keys were derived on the workstation: the key itself, never accepted
+        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("anything"),
         "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
     ],
 )

@@ -79,6 +79,7 @@ def test_only_the_expected_routes_are_public(app: FastAPI) -> None:
         "/seat/heartbeat",
         "/seat/{token}",
         "/seat/{token}",
+        "/seat/{token}/password-key",
     ]
 
 
