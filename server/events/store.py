@@ -109,6 +109,9 @@ _INSERT_EVENT = (
 # save with this (docs/BENCHMARKS.md). SQLite has no UPDATE in a WITH clause; there a statement
 # is a call within the process.
 _NEXT_SEQ_CTE = _NEXT_SEQ.cte("next_seq")
+# For a caller's own statement on PostgreSQL that stores an event with other writes (a save's):
+# the room's next number, parameters ``of_exam`` and ``of_room``.
+NUMBERED_EVENT_SEQ = _NEXT_SEQ
 _INSERT_NUMBERED_EVENT = (
     insert(_room_events)
     .from_select(
@@ -153,17 +156,25 @@ def emit(
     else:
         seq = db.execute(_NEXT_SEQ, values).scalar_one()
         event_id = db.execute(_INSERT_EVENT, {**values, "new_seq": seq}).scalar_one()
-    _forget_loaded_seq(db, exam_id=exam_id, room_id=room_id)
-    envelope = Envelope(
-        id=event_id,
-        exam_id=exam_id,
-        room_id=room_id,
-        seq=seq,
-        kind=kind,
-        attempt_id=attempt_id,
-        payload=body,
-        at_ms=int(now.timestamp() * 1000),
+    return stored_event(
+        db,
+        Envelope(
+            id=event_id,
+            exam_id=exam_id,
+            room_id=room_id,
+            seq=seq,
+            kind=kind,
+            attempt_id=attempt_id,
+            payload=body,
+            at_ms=int(now.timestamp() * 1000),
+        ),
     )
+
+
+def stored_event(db: Session, envelope: Envelope) -> Envelope:
+    """An event stored in the caller's transaction (by ``emit``, or by a statement of the
+    caller's that numbered it with ``NUMBERED_EVENT_SEQ``): published after commit."""
+    _forget_loaded_seq(db, exam_id=envelope.exam_id, room_id=envelope.room_id)
     db.info.setdefault(_PENDING, []).append(envelope)
     return envelope
 

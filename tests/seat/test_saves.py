@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from server.auth.cookies import SessionClaim, password_fingerprint
 from server.config import Settings
-from server.models import ItemType, Response
+from server.events import store
+from server.models import ExamRoom, ItemType, Response, RoomEvent
 from server.seat.answers import TEXT_LIMIT, is_answered
 from server.seat.api import store_save
 from server.seat.closing import current_answers
@@ -383,3 +384,41 @@ def test_a_blank_answer_is_not_counted_as_answered(
     assert mixed.attempt.answered == int(answered)  # the console's count
     page = {q.position: q for q in paper_view(db, mixed.attempt)}
     assert page[position].answered is answered
+
+
+def test_each_stored_save_tells_the_room_once_with_the_answered_count(
+    db: Session, settings: Settings, sitting: Sitting
+) -> None:
+    """The event the consoles hear, stored with the save (on PostgreSQL in the same statement):
+    numbered after the room's last event, with the count after the save; retries and refusals
+    tell nothing."""
+    in_room = RoomEvent.room_id == sitting.attempt.room_id
+    last_seq = db.execute(select(func.max(RoomEvent.seq)).where(in_room)).scalar_one() or 0
+    one, two = sitting.numbers(1)[0], sitting.numbers(2)[0]
+    first = sitting.save(1, 1, (one,))
+    _save(db, settings, sitting, first)
+    _save(db, settings, sitting, first)  # a retry
+    _save(db, settings, sitting, sitting.save(2, 2, (two,)))
+    _refused(db, settings, sitting, sitting.save(1, 2, (two,)), ReplayedSequence)
+    _save(db, settings, sitting, sitting.save(3, 1, ()))  # cleared
+
+    stored = db.execute(
+        select(RoomEvent).where(in_room, RoomEvent.seq > last_seq).order_by(RoomEvent.seq)
+    )
+    events = list(stored.scalars())
+    assert [(e.seq, e.kind, e.attempt_id, e.payload) for e in events] == [
+        (last_seq + 1, "saved", sitting.attempt.id, {"question": 1, "answered": 1}),
+        (last_seq + 2, "saved", sitting.attempt.id, {"question": 2, "answered": 2}),
+        (last_seq + 3, "saved", sitting.attempt.id, {"question": 1, "answered": 1}),
+    ]
+    # What the consoles are sent after the commit is what was stored.
+    pending = db.info[store._PENDING][-3:]
+    assert [(e.id, e.seq, e.payload) for e in pending] == [(e.id, e.seq, e.payload) for e in events]
+    room = db.execute(
+        select(ExamRoom).where(
+            ExamRoom.exam_id == sitting.attempt.exam_id,
+            ExamRoom.room_id == sitting.attempt.room_id,
+        )
+    ).scalar_one()
+    db.refresh(room)
+    assert room.event_seq == last_seq + 3
