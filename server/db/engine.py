@@ -203,6 +203,15 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
+# psycopg prepares a statement on the server once a connection has run it five times, and
+# PostgreSQL then plans each run anew ("custom plans") for as long as it estimates a generic plan
+# costlier. The save's locked read with its facts (four joins and a subquery) took 1.5 ms to plan
+# and 0.08 ms to run, and was planned at every other run: in the storm, 14 s of the writer's
+# database backend in 80 s (pg_stat_statements, docs/BENCHMARKS.md). Every statement of Emtihan
+# looks rows up by key, where the generic plan is the plan; it is made once per connection.
+POSTGRESQL_OPTIONS = "-c plan_cache_mode=force_generic_plan"
+
+
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -214,7 +223,14 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"options": POSTGRESQL_OPTIONS},
+    )
     _configure_postgresql(engine)
     return engine
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from server.db import create_db_engine
-from server.db.engine import FifoLock, write_intent, writers_turn
+from server.db.engine import POSTGRESQL_OPTIONS, FifoLock, write_intent, writers_turn
 from server.models import AuditEntry
 from tests.support.worker import Worker
 
@@ -482,3 +482,14 @@ def test_a_process_killed_holding_the_turn_leaves_it_free(
     with sqlite_engine.connect() as connection:
         # The killed process's uncommitted row is gone; the writer after it got in.
         assert connection.exec_driver_sql("SELECT n FROM marks").scalars().all() == [3]
+
+
+def test_postgresql_plans_a_prepared_statement_once(engine: Engine) -> None:
+    """PostgreSQL's generic plans: a statement psycopg has prepared is not planned at every run.
+    (SQLite prepares each statement once in its own cache; there is nothing to set.)"""
+    if engine.dialect.name != "postgresql":
+        assert POSTGRESQL_OPTIONS.startswith("-c plan_cache_mode=")
+        return
+    with engine.connect() as connection:
+        mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
+    assert mode == "force_generic_plan"
