@@ -63,7 +63,7 @@ from server.seat.seb import (
     keys_for_seat,
 )
 from server.seat.sittings import current_sitting, next_sitting
-from server.seat.views import paper_view
+from server.seat.views import unanswered_positions
 from server.web import render
 
 router = APIRouter()
@@ -406,15 +406,8 @@ def _finish_page(request: Request, claim: SessionClaim, attempt_id: int, db: Ses
     user, attempt = _own_attempt(db, claim, attempt_id)
     request.state.user = user
     enforce(request, SebKeys.of_exam(db.get(Exam, attempt.exam_id)))
-    questions = paper_view(db, attempt)
-    unanswered = [q.position for q in questions if not q.answered]
-    return render(
-        request,
-        "seat/finish.html",
-        attempt=attempt,
-        unanswered=unanswered,
-        total=len(questions),
-    )
+    unanswered, total = unanswered_positions(db, attempt.id)
+    return render(request, "seat/finish.html", attempt=attempt, unanswered=unanswered, total=total)
 
 
 @router.post("/exam/attempts/{attempt_id}/finish")

@@ -15,7 +15,7 @@ from server.proctor.service import admit
 from server.seat.answers import RawAnswer
 from server.seat.attempts import open_window
 from server.seat.checkin import check_in
-from server.seat.saves import Save
+from server.seat.saves import Save, SaveReceipt, save_answer
 from tests import factories
 from tests.seat.factories import NEW_KINDS, World, create_world
 
@@ -47,6 +47,26 @@ class Sitting:
             answer=answer,
             flagged=flagged,
             answered_at=answered_at or self.start + timedelta(minutes=1),
+        )
+
+    def store(
+        self,
+        db: Session,
+        settings: Settings,
+        seq: int,
+        question: int,
+        answer: RawAnswer,
+        *,
+        minutes: int = 1,
+    ) -> SaveReceipt:
+        """Store a save ``minutes`` into the exam, as the writer does."""
+        return save_answer(
+            db,
+            settings,
+            attempt=self.attempt,
+            start=self.start,
+            save=self.save(seq, question, answer),
+            now=self.start + timedelta(minutes=minutes),
         )
 
     def options(self, question: int) -> list[int]:

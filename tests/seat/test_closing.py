@@ -43,14 +43,7 @@ def _correct(db: Session, sitting: Sitting, question: int) -> int:
 def _answer(
     db: Session, settings: Settings, sitting: Sitting, seq: int, q: int, number: int
 ) -> None:
-    save_answer(
-        db,
-        settings,
-        attempt=sitting.attempt,
-        start=sitting.start,
-        save=sitting.save(seq, q, (number,)),
-        now=sitting.start + timedelta(minutes=2),
-    )
+    sitting.store(db, settings, seq, q, (number,), minutes=2)
 
 
 def _result(db: Session, sitting: Sitting) -> Result:

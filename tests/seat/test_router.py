@@ -603,3 +603,30 @@ def test_a_wrong_answer_is_refused_with_a_code_and_a_message(
         assert "500" in response.json()["message"]
     db.refresh(attempt)
     assert attempt.last_seq == 0
+
+
+def test_the_finish_page_lists_the_unanswered_places(
+    client: TestClient, db: Session, settings: Settings, late_world: World
+) -> None:
+    seen = Seen()
+    assert _sign_in_at_seat(client, settings, late_world, seen).status_code == 303
+    attempt = _admit(db, late_world)
+    client.get("/exam")
+    window = client.post(f"/exam/attempts/{attempt.id}/window", headers=_headers(client))
+    first = attempt.paper[0]
+    saved = client.post(
+        f"/exam/attempts/{attempt.id}/saves",
+        headers=_headers(client),
+        json={
+            "client": window.json()["client"],
+            "seq": window.json()["last_seq"] + 1,
+            "question": first.position,
+            "answer": _answer_for(db, first),
+            "answered_at_ms": int(utcnow().timestamp() * 1000),
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    confirm = client.get(f"/exam/attempts/{attempt.id}/finish")
+    assert confirm.status_code == 200
+    assert "24 questions of 25 are unanswered:" in confirm.text
+    assert ", ".join(str(place) for place in range(2, 26)) in confirm.text
