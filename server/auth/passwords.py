@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from argon2 import Parameters, Type
 from argon2.exceptions import HashingError, InvalidHashError
@@ -89,6 +89,28 @@ class KeyDerivation:
     time_cost: int
     parallelism: int
     version: int = ARGON2_VERSION
+
+    def as_json(self) -> dict[str, Any]:
+        """What the sign-in page reads (``GET /seat/{token}/password-key``)."""
+        return {
+            "algorithm": "argon2id",
+            "version": self.version,
+            "salt": base64.b64encode(self.salt).decode("ascii"),
+            "memory_kib": self.memory_kib,
+            "time_cost": self.time_cost,
+            "parallelism": self.parallelism,
+            "key_length": KEY_LENGTH,
+        }
+
+    @classmethod
+    def of_json(cls, answer: dict[str, Any]) -> KeyDerivation:
+        return cls(
+            salt=base64.b64decode(answer["salt"]),
+            memory_kib=int(answer["memory_kib"]),
+            time_cost=int(answer["time_cost"]),
+            parallelism=int(answer["parallelism"]),
+            version=int(answer["version"]),
+        )
 
     def parameters(self) -> Parameters:
         return Parameters(

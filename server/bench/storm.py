@@ -253,14 +253,7 @@ class WorkstationKeys:
     def key(self, recipe: dict[str, Any]) -> str:
         wanted = json.dumps(recipe, sort_keys=True)
         if wanted not in self._keys:
-            derivation = KeyDerivation(
-                salt=base64.b64decode(recipe["salt"]),
-                memory_kib=int(recipe["memory_kib"]),
-                time_cost=int(recipe["time_cost"]),
-                parallelism=int(recipe["parallelism"]),
-                version=int(recipe["version"]),
-            )
-            key = derive_key(self.password, derivation)
+            key = derive_key(self.password, KeyDerivation.of_json(recipe))
             self._keys[wanted] = base64.b64encode(key).decode("ascii")
         return self._keys[wanted]
 

@@ -28,7 +28,7 @@ from server.auth.dependencies import (
     claimed_student,
     claimed_user,
 )
-from server.auth.passwords import KEY_LENGTH, in_argon2_thread
+from server.auth.passwords import in_argon2_thread
 from server.auth.router import remember_language
 from server.auth.service import (
     CheckedPassword,
@@ -187,9 +187,9 @@ async def seat_password_key(
 ) -> Response:
     """How the sign-in page derives the key of ``id_code``'s password: argon2id's salt and costs.
 
-    The same answer for a login that does not exist (``passwords.derivation_for``). Nothing
-    here is secret: a guess still costs a full argon2id, on the guesser's own machine, and the
-    sign-in's rate limit counts it.
+    A login that does not exist gets an answer of the same shape, made up and the same at every
+    ask (``passwords.derivation_for``). Nothing here is secret: a guess still costs a full
+    argon2id, on the guesser's own machine, and the sign-in's rate limit counts it.
     """
     if seat_from_token(request.app.state.settings, token) is None:
         raise UnknownSeat()
@@ -197,18 +197,7 @@ async def seat_password_key(
         request,
         lambda db: key_derivation(db, request.app.state.settings, login=id_code),
     )
-    return JSONResponse(
-        {
-            "algorithm": "argon2id",
-            "version": derivation.version,
-            "salt": base64.b64encode(derivation.salt).decode("ascii"),
-            "memory_kib": derivation.memory_kib,
-            "time_cost": derivation.time_cost,
-            "parallelism": derivation.parallelism,
-            "key_length": KEY_LENGTH,
-        },
-        headers={"cache-control": "no-store"},
-    )
+    return JSONResponse(derivation.as_json(), headers={"cache-control": "no-store"})
 
 
 @router.post("/seat/{token}", dependencies=[Public])

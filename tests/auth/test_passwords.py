@@ -172,3 +172,11 @@ def test_argon2_threads_run_a_check_in_the_request_s_context() -> None:
     thread, language = run_on_own_thread(as_a_request())
     assert thread.startswith("argon2")
     assert language == "ru"
+
+
+def test_a_derivation_survives_the_page_s_json(stored: tuple[str, bytes]) -> None:
+    derivation = parse_hash(stored[0])[0]
+    answer = derivation.as_json()
+    assert answer["algorithm"] == "argon2id"
+    assert answer["key_length"] == KEY_LENGTH
+    assert KeyDerivation.of_json(answer) == derivation

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
 
 import httpx
 import pytest
@@ -42,16 +41,6 @@ def _ask(client: TestClient, settings: Settings, world: World, id_code: str) -> 
     )
 
 
-def _derivation(answer: dict[str, Any]) -> KeyDerivation:
-    return KeyDerivation(
-        salt=base64.b64decode(answer["salt"]),
-        memory_kib=answer["memory_kib"],
-        time_cost=answer["time_cost"],
-        parallelism=answer["parallelism"],
-        version=answer["version"],
-    )
-
-
 def _sign_in(client: TestClient, settings: Settings, world: World, **fields: str) -> httpx.Response:
     token = _token(settings, world)
     client.get(f"/seat/{token}")
@@ -70,7 +59,7 @@ def _sign_in(client: TestClient, settings: Settings, world: World, **fields: str
 def _page_key(client: TestClient, settings: Settings, world: World, password: str) -> str:
     """What the page's script does: ask for the derivation, derive the key, base64."""
     answer = _ask(client, settings, world, world.student.id_code).json()
-    return base64.b64encode(derive_key(password, _derivation(answer))).decode("ascii")
+    return base64.b64encode(derive_key(password, KeyDerivation.of_json(answer))).decode("ascii")
 
 
 def _failures(db: Session, login: str) -> int:
@@ -106,7 +95,7 @@ def test_a_student_is_given_their_stored_salt_and_costs(
     stored, _ = parse_hash(user.password_hash)
     assert answer.json()["algorithm"] == "argon2id"
     assert answer.json()["key_length"] == 32
-    assert _derivation(answer.json()) == stored
+    assert KeyDerivation.of_json(answer.json()) == stored
 
 
 def test_an_unknown_id_code_gets_an_answer_like_a_known_one(
@@ -121,7 +110,7 @@ def test_an_unknown_id_code_gets_an_answer_like_a_known_one(
     assert first.json()["salt"] != other.json()["salt"]
     assert set(first.json()) == set(known.json())
     assert len(base64.b64decode(first.json()["salt"])) == 16
-    made_up = _derivation(first.json())
+    made_up = KeyDerivation.of_json(first.json())
     assert made_up == current_derivation(made_up.salt)
 
 
