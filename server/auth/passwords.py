@@ -75,7 +75,7 @@ SCHEME = "emtihan-argon2id"
 KEY_LENGTH = 32
 _SALT_LENGTH = 16
 _STORED = re.compile(
-    r"\$emtihan-argon2id\$v=(?P<version>\d+)\$m=(?P<memory>\d{1,7}),t=(?P<time>\d{1,3}),"
+    rf"\${re.escape(SCHEME)}\$v=(?P<version>\d+)\$m=(?P<memory>\d{{1,7}}),t=(?P<time>\d{{1,3}}),"
     r"p=(?P<lanes>\d{1,3})\$(?P<salt>[A-Za-z0-9+/]{11,88})\$(?P<digest>[A-Za-z0-9+/]{43})"
 )
 
@@ -193,8 +193,9 @@ def hash_password(password: str, at: KeyDerivation | None = None) -> str:
 
 
 @lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return hash_password(_DUMMY_PASSWORD)
+def _dummy() -> tuple[KeyDerivation, bytes]:
+    """A hash no one has, checked against when there is no usable one (parsed once)."""
+    return parse_hash(hash_password(_DUMMY_PASSWORD))
 
 
 def _usable(password_hash: str | None) -> tuple[KeyDerivation, bytes] | None:
@@ -210,7 +211,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` is the one ``password_hash`` was made of: argon2id, then SHA-256. An
     unknown, unusable or corrupt hash costs the same argon2id, against a dummy."""
     stored = _usable(password_hash)
-    derivation, digest = stored or parse_hash(_dummy_hash())
+    derivation, digest = stored or _dummy()
     try:
         key = derive_key(password, derivation)
     except InvalidHashError:
@@ -222,7 +223,7 @@ def verify_key(password_hash: str | None, key: bytes) -> bool:
     """Whether ``key`` is the key of the password ``password_hash`` was made of: one SHA-256.
     The page derived it with ``derivation_for``."""
     stored = _usable(password_hash)
-    _, digest = stored or parse_hash(_dummy_hash())
+    _, digest = stored or _dummy()
     return hmac.compare_digest(key_digest(key), digest) and stored is not None
 
 

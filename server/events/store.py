@@ -158,23 +158,42 @@ def emit(
         event_id = db.execute(_INSERT_EVENT, {**values, "new_seq": seq}).scalar_one()
     return stored_event(
         db,
-        Envelope(
-            id=event_id,
-            exam_id=exam_id,
-            room_id=room_id,
-            seq=seq,
-            kind=kind,
-            attempt_id=attempt_id,
-            payload=body,
-            at_ms=int(now.timestamp() * 1000),
-        ),
+        event_id=event_id,
+        seq=seq,
+        exam_id=exam_id,
+        room_id=room_id,
+        kind=kind,
+        attempt_id=attempt_id,
+        payload=body,
+        now=now,
     )
 
 
-def stored_event(db: Session, envelope: Envelope) -> Envelope:
+def stored_event(
+    db: Session,
+    *,
+    event_id: int,
+    seq: int,
+    exam_id: int,
+    room_id: int,
+    kind: str,
+    attempt_id: int | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> Envelope:
     """An event stored in the caller's transaction (by ``emit``, or by a statement of the
     caller's that numbered it with ``NUMBERED_EVENT_SEQ``): published after commit."""
-    _forget_loaded_seq(db, exam_id=envelope.exam_id, room_id=envelope.room_id)
+    _forget_loaded_seq(db, exam_id=exam_id, room_id=room_id)
+    envelope = Envelope(
+        id=event_id,
+        exam_id=exam_id,
+        room_id=room_id,
+        seq=seq,
+        kind=kind,
+        attempt_id=attempt_id,
+        payload=payload,
+        at_ms=int(now.timestamp() * 1000),
+    )
     db.info.setdefault(_PENDING, []).append(envelope)
     return envelope
 

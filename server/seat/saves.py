@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db import table_of
-from server.events.store import NUMBERED_EVENT_SEQ, Envelope, emit, stored_event
+from server.events.store import NUMBERED_EVENT_SEQ, emit, stored_event
 from server.models import (
     Attempt,
     AttemptState,
@@ -161,8 +161,8 @@ _attempts = table_of(Attempt)
 _responses = table_of(Response)
 _paper = table_of(PaperQuestion)
 _versions = table_of(ItemVersion)
+_room_events = table_of(RoomEvent)
 
-_INSERT_RESPONSE = insert(_responses)
 _COUNT_SAVE = (
     update(_attempts)
     .where(_attempts.c.id == bindparam("of_attempt"))
@@ -179,8 +179,6 @@ _COUNT_SAVE = (
 )
 
 
-_room_events = table_of(RoomEvent)
-
 # On PostgreSQL a save's three writes (its response, the attempt's count, the room's event with
 # the new count) are one statement: each statement of the writer is a round trip to the
 # database, and with two a save instead of four the writer keeps up with 2,000 examinees
@@ -194,7 +192,8 @@ _RESPONSE_VALUES = {
     "answered_at": bindparam("response_answered_at", type_=_responses.c.answered_at.type),
     "received_at": bindparam("now", type_=_responses.c.received_at.type),
 }
-_STORED_RESPONSE = insert(_responses).values(_RESPONSE_VALUES).cte("stored_response")
+_INSERT_RESPONSE = insert(_responses).values(_RESPONSE_VALUES)
+_STORED_RESPONSE = _INSERT_RESPONSE.cte("stored_response")
 _COUNTED = _COUNT_SAVE.cte("counted")
 _NUMBERED = NUMBERED_EVENT_SEQ.cte("numbered")
 _SAVED_EVENT = (
@@ -407,6 +406,15 @@ def save_answer(
         raise StaleSequence()
 
     was_answered = newest is not None and is_answered(newest.answer)
+    response = {
+        "response_attempt_id": attempt.id,
+        "response_paper_question_id": question.id,
+        "response_seq": save.seq,
+        "response_answer": answer,
+        "response_flagged": save.flagged,
+        "response_answered_at": answered_at,
+        "now": now,
+    }
     counted = {
         "of_attempt": attempt.id,
         "save_seq": save.seq,
@@ -414,20 +422,9 @@ def save_answer(
         "now": now,
     }
     if attempt.room_id is not None and db.get_bind().dialect.name == "postgresql":
-        _store_with_event(db, attempt, question, save, answer, answered_at, counted)
+        _store_with_event(db, attempt, save, {**response, **counted}, now=now)
         return replace(receipt, status=SaveStatus.SAVED)
-    db.execute(
-        _INSERT_RESPONSE,
-        {
-            "attempt_id": attempt.id,
-            "paper_question_id": question.id,
-            "seq": save.seq,
-            "answer": answer,
-            "flagged": save.flagged,
-            "answered_at": answered_at,
-            "received_at": now,
-        },
-    )
+    db.execute(_INSERT_RESPONSE, response)
     answered = db.execute(_COUNT_SAVE, counted).scalar_one()
     if attempt.room_id is not None:
         emit(
@@ -443,26 +440,14 @@ def save_answer(
 
 
 def _store_with_event(
-    db: Session,
-    attempt: SavingAttempt,
-    question: PaperPlace,
-    save: Save,
-    answer: StoredAnswer,
-    answered_at: datetime,
-    counted: dict[str, Any],
+    db: Session, attempt: SavingAttempt, save: Save, written: dict[str, Any], *, now: datetime
 ) -> None:
     """PostgreSQL: the response, the count and the room's event in one statement."""
     assert attempt.room_id is not None
     answered, event_id, seq = db.execute(
         _STORE_SAVE_WITH_EVENT,
         {
-            **counted,
-            "response_attempt_id": attempt.id,
-            "response_paper_question_id": question.id,
-            "response_seq": save.seq,
-            "response_answer": answer,
-            "response_flagged": save.flagged,
-            "response_answered_at": answered_at,
+            **written,
             "of_exam": attempt.exam_id,
             "of_room": attempt.room_id,
             "save_question": save.question,
@@ -470,14 +455,12 @@ def _store_with_event(
     ).one()
     stored_event(
         db,
-        Envelope(
-            id=event_id,
-            exam_id=attempt.exam_id,
-            room_id=attempt.room_id,
-            seq=seq,
-            kind="saved",
-            attempt_id=attempt.id,
-            payload={"question": save.question, "answered": answered},
-            at_ms=int(counted["now"].timestamp() * 1000),
-        ),
+        event_id=event_id,
+        seq=seq,
+        exam_id=attempt.exam_id,
+        room_id=attempt.room_id,
+        kind="saved",
+        attempt_id=attempt.id,
+        payload={"question": save.question, "answered": answered},
+        now=now,
     )
