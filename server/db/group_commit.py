@@ -78,6 +78,12 @@ def settle_future(future: asyncio.Future[Any], result: Any, error: BaseException
         future.set_result(result)
 
 
+def settle_futures(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    """Hand a group's outcomes to their requests: one call on the loop for all of them."""
+    for future, result, error in outcomes:
+        settle_future(future, result, error)
+
+
 Item = TypeVar("Item")
 
 
@@ -107,12 +113,19 @@ class GroupWriter:
 
     ``open_session`` gives the session of one group, already bound for writing; ``close`` says
     whether the writer closes it after the group (not when the application runs in the one
-    session of a test).
+    session of a test); ``after_group`` is called once every piece of a group is settled.
     """
 
-    def __init__(self, open_session: Callable[[], Session], *, close: bool = True) -> None:
+    def __init__(
+        self,
+        open_session: Callable[[], Session],
+        *,
+        close: bool = True,
+        after_group: Callable[[], None] | None = None,
+    ) -> None:
         self._open_session = open_session
         self._close = close
+        self._after_group = after_group
         self._line: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._together = True  # the next group runs without savepoints
@@ -155,6 +168,8 @@ class GroupWriter:
             group, stopping = take_group(self._line, MAX_GROUP)
             if group:
                 self._write(group)
+                if self._after_group is not None:
+                    self._after_group()
             if stopping:
                 return
 

@@ -39,15 +39,21 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db.engine import create_db_engine, make_sessionmaker, writers_turn
-from server.db.group_commit import GroupWriter, Pending, settle_future
+from server.db.group_commit import GroupWriter, Pending, settle_futures, take_group
 from server.events.store import Envelope, install_publisher
 from server.heap import keep_heap_small
-from server.processes import die_with_parent
+from server.processes import die_with_parent, short_interpreter_turns
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Job = Callable[..., T]
+# A job's outcome as it crosses the pipe: its number, its result, the exception it raised.
+Answer = tuple[int, Any, "BaseException | None"]
+Settled = tuple["asyncio.Future[Any]", Any, "BaseException | None"]
+
+# The most jobs sent to the writer process in one message.
+MAX_SENT = 256
 
 _JOBS: dict[str, Job[Any]] = {}
 
@@ -112,10 +118,16 @@ class WriterGone(RuntimeError):
 class ProcessWriter:
     """Jobs run by a group writer in a child process of this one.
 
-    The pipe carries ``(number, job name, arguments)`` to the child and ``("events", [...])`` and
-    ``("done", number, result, error)`` back. The room events a group stored are published here,
+    The pipe carries lists of ``(number, job name, arguments)`` to the child, as many as waited
+    to be sent, and one ``(events, answers)`` back for each group the child committed: the room
+    events it stored and each job's ``(number, result, error)``. The events are published here,
     by this process's publisher, before the group's requests are answered: the same order as
     the thread writer's.
+
+    Why lists: each message costs a system call on both sides and, for each, a turn of the
+    interpreter, which at an exam's start the event loop and the reader threads hold. Sent
+    one by one, a save's way through the pipes took several times as long as its group in the
+    writer (docs/BENCHMARKS.md, "the writer's pipes").
     """
 
     def __init__(self, settings: Settings, publish: Callable[[Envelope], None] | None) -> None:
@@ -180,11 +192,16 @@ class ProcessWriter:
     def _send(self, connection: Connection) -> None:
         # A thread of its own: a child busy with a long group fills the pipe, and the event loop
         # must not block on it.
-        while (message := self._outbox.get()) is not None:
+        stopping = False
+        while not stopping:
+            jobs, stopping = take_group(self._outbox, MAX_SENT)
+            if not jobs:
+                continue
             try:
-                connection.send(message)
+                connection.send(jobs)
             except (OSError, ValueError):
-                self._answer(message[0], None, WriterGone("the writer process has ended"))
+                gone = WriterGone("the writer process has ended")
+                self._answer([(number, None, gone) for number, _name, _arguments in jobs])
         with contextlib.suppress(OSError, ValueError):
             connection.send(None)
 
@@ -194,12 +211,10 @@ class ProcessWriter:
                 message = connection.recv()
             except (EOFError, OSError):
                 break
-            if message[0] == "events":
-                for envelope in message[1]:
-                    self._publish_safely(envelope)
-            else:
-                _, number, result, error = message
-                self._answer(number, result, error)
+            events, answers = message
+            for envelope in events:
+                self._publish_safely(envelope)
+            self._answer(answers)
         self._fail_waiting()
         if not self._stopping:
             log.error("the writer process ended; starting another")
@@ -227,24 +242,23 @@ class ProcessWriter:
         except Exception:
             log.exception("publishing a room event failed")
 
-    def _answer(self, number: int, result: Any, error: BaseException | None) -> None:
+    def _answer(self, answers: list[Answer]) -> None:
+        """Settle the waiting requests, with one wake-up of each event loop they wait on."""
+        settled: dict[asyncio.AbstractEventLoop, list[Settled]] = {}
         with self._waiting_lock:
-            waiting = self._waiting.get(number)
-        if waiting is None:
-            return
-        loop, future = waiting
-        loop.call_soon_threadsafe(settle_future, future, result, error)
+            for number, result, error in answers:
+                waiting = self._waiting.get(number)
+                if waiting is not None:
+                    loop, future = waiting
+                    settled.setdefault(loop, []).append((future, result, error))
+        for loop, outcomes in settled.items():
+            loop.call_soon_threadsafe(settle_futures, outcomes)
 
     def _fail_waiting(self) -> None:
         with self._waiting_lock:
-            waiting = list(self._waiting.values())
-        for loop, future in waiting:
-            loop.call_soon_threadsafe(
-                settle_future,
-                future,
-                None,
-                WriterGone("the writer process ended before it answered"),
-            )
+            numbers = list(self._waiting)
+        gone = WriterGone("the writer process ended before it answered")
+        self._answer([(number, None, gone) for number in numbers])
 
 
 def _portable(error: BaseException | None) -> BaseException | None:
@@ -258,31 +272,57 @@ def _portable(error: BaseException | None) -> BaseException | None:
     return error
 
 
+def _sendable(answers: list[Answer]) -> list[Answer]:
+    """The answers as they can cross the pipe: a result that does not pickle becomes its error."""
+    sendable: list[Answer] = []
+    for number, result, error in answers:
+        try:
+            pickle.dumps(result)
+        except Exception as unsendable:
+            sendable.append((number, None, _portable(unsendable)))
+        else:
+            sendable.append((number, result, _portable(error)))
+    return sendable
+
+
 def _serve(connection: Connection, settings: Settings) -> None:
     """The writer process: a group writer fed from the pipe until it closes or says stop."""
     die_with_parent()
     keep_heap_small()
+    short_interpreter_turns()
     engine = create_db_engine(settings.resolved_database_url())
     maker = make_sessionmaker(writers_turn(engine))
     stored: list[Envelope] = []
+    answers: list[Answer] = []
+    sending = threading.Lock()  # the writer thread answers groups, this thread unknown jobs
     # The writer thread publishes a group's events at its commit; they go back to the server.
     install_publisher(stored.append)
-    writer = GroupWriter(maker)
-    writer.start()
+
+    def send(events: list[Envelope], group: list[Answer]) -> None:
+        with sending:
+            try:
+                connection.send((events, group))
+            except OSError:
+                raise
+            except Exception:  # a result that does not pickle: nothing was sent
+                connection.send((events, _sendable(group)))
+
+    def answer_group() -> None:
+        # Called by the writer thread once every piece of a group is settled.
+        events, group = list(stored), list(answers)
+        stored.clear()
+        answers.clear()
+        if events or group:
+            send(events, group)
 
     def settle_for(number: int) -> Callable[[Any, BaseException | None], None]:
         def settle(result: Any, error: BaseException | None) -> None:
-            # Called by the writer thread after the commit, so its events are all in ``stored``.
-            if stored:
-                connection.send(("events", list(stored)))
-                stored.clear()
-            try:
-                connection.send(("done", number, result, _portable(error)))
-            except Exception as unsendable:  # a result that does not pickle
-                connection.send(("done", number, None, _portable(unsendable)))
+            answers.append((number, result, _portable(error)))
 
         return settle
 
+    writer = GroupWriter(maker, after_group=answer_group)
+    writer.start()
     try:
         while True:
             try:
@@ -291,13 +331,14 @@ def _serve(connection: Connection, settings: Settings) -> None:
                 break
             if message is None:
                 break
-            number, name, arguments = message
-            try:
-                job = _resolve(name)
-            except LookupError as unknown:
-                connection.send(("done", number, None, unknown))
-                continue
-            writer.put(Pending(partial(job, settings=settings, **arguments), settle_for(number)))
+            for number, name, arguments in message:
+                try:
+                    job = _resolve(name)
+                except LookupError as unknown:
+                    send([], [(number, None, unknown)])
+                    continue
+                work = partial(job, settings=settings, **arguments)
+                writer.put(Pending(work, settle_for(number)))
     finally:
         writer.stop()
         engine.dispose()

@@ -23,6 +23,8 @@ from server.models import (
     AttemptState,
     Enrolment,
     Exam,
+    ExamDiscipline,
+    ExamSession,
     ItemOption,
     ItemOptionText,
     ItemType,
@@ -81,18 +83,6 @@ def current_answers(db: Session, attempt_id: int) -> dict[int, Response]:
     for response in rows:
         latest[response.paper_question_id] = response
     return latest
-
-
-def _fractions(db: Session, version_ids: list[int]) -> dict[int, dict[int, Decimal]]:
-    rows = db.execute(
-        select(ItemOption.item_version_id, ItemOption.id, ItemOption.fraction).where(
-            ItemOption.item_version_id.in_(version_ids)
-        )
-    ).all()
-    fractions: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for version_id, option_id, fraction in rows:
-        fractions[version_id][option_id] = Decimal(fraction)
-    return fractions
 
 
 def _accepted(db: Session, version_ids: list[int]) -> dict[int, _Accepted]:
@@ -187,68 +177,117 @@ def _violation_stands(db: Session, attempt_id: int) -> bool:
     )
 
 
+def _paper_kinds(db: Session, attempt_id: int) -> list[tuple[int, int, int, ItemType]]:
+    """The paper's questions: (question id, item version, discipline, the version's type)."""
+    rows = db.execute(
+        select(
+            PaperQuestion.id,
+            PaperQuestion.item_version_id,
+            PaperQuestion.discipline_id,
+            ItemVersion.type,
+        )
+        .join(ItemVersion, ItemVersion.id == PaperQuestion.item_version_id)
+        .where(PaperQuestion.attempt_id == attempt_id)
+    ).all()
+    return [(question, version, discipline, kind) for question, version, discipline, kind in rows]
+
+
+def _paper_fractions(db: Session, attempt_id: int) -> dict[int, dict[int, Decimal]]:
+    """Each option's fraction, by item version, for the versions on the attempt's paper."""
+    rows = db.execute(
+        select(ItemOption.item_version_id, ItemOption.id, ItemOption.fraction)
+        .join(PaperQuestion, PaperQuestion.item_version_id == ItemOption.item_version_id)
+        .where(PaperQuestion.attempt_id == attempt_id)
+    ).all()
+    fractions: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for version_id, option_id, fraction in rows:
+        fractions[version_id][option_id] = Decimal(fraction)
+    return fractions
+
+
+def _latest_answers(db: Session, attempt_id: int) -> dict[int, Any]:
+    """The answer to each answered question (by paper question): its last save's."""
+    rows = db.execute(
+        select(Response.paper_question_id, Response.answer)
+        .where(Response.attempt_id == attempt_id)
+        .order_by(Response.seq)
+    )
+    return {question: answer for question, answer in rows}
+
+
 def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -> list[Result]:
-    """Store the attempt's result for each discipline of the exam (R 4.12)."""
-    exam = db.get_one(Exam, attempt.exam_id)
-    paper = list(
-        db.execute(select(PaperQuestion).where(PaperQuestion.attempt_id == attempt.id)).scalars()
-    )
-    version_ids = [q.item_version_id for q in paper]
-    kinds = dict(
-        db.execute(
-            select(ItemVersion.id, ItemVersion.type).where(ItemVersion.id.in_(version_ids))
-        ).all()
-    )
-    fractions = _fractions(db, version_ids)
-    keyed = [v for v in version_ids if _KINDS[kinds[v]] not in CHOICE_KINDS]
-    contents: dict[int, Any] = dict(
-        db.execute(
-            select(ItemVersion.id, ItemVersion.content).where(ItemVersion.id.in_(keyed))
-        ).all()
-    )
-    accepted = _accepted(
-        db, [v for v in keyed if kinds[v] in (ItemType.SHORT_ANSWER, ItemType.NUMERICAL)]
-    )
-    answers = current_answers(db, attempt.id)
+    """Store the attempt's result for each discipline of the exam (R 4.12).
+
+    At the end of an exam every room finishes within a minute, each finish a job of the one
+    writer, which the saves still coming in wait behind: the reads below are few and ask for
+    columns, not objects (docs/BENCHMARKS.md, the finish minute).
+    """
+    paper = _paper_kinds(db, attempt.id)
+    kinds = {version: kind for _question, version, _discipline, kind in paper}
+    fractions = _paper_fractions(db, attempt.id)
+    keyed = [v for v, kind in kinds.items() if _KINDS[kind] not in CHOICE_KINDS]
+    contents: dict[int, Any] = {}
+    accepted: dict[int, _Accepted] = {}
+    if keyed:  # papers of choice questions only need neither
+        contents = dict(
+            db.execute(
+                select(ItemVersion.id, ItemVersion.content).where(ItemVersion.id.in_(keyed))
+            ).all()
+        )
+        accepted = _accepted(
+            db, [v for v in keyed if kinds[v] in (ItemType.SHORT_ANSWER, ItemType.NUMERICAL)]
+        )
+    answers = _latest_answers(db, attempt.id)
     violation = _violation_stands(db, attempt.id)
+    term_id = db.execute(
+        select(ExamSession.term_id)
+        .join(Exam, Exam.exam_session_id == ExamSession.id)
+        .where(Exam.id == attempt.exam_id)
+    ).scalar_one()
     enrolments = {
-        e.discipline_id: e
-        for e in db.execute(
-            select(Enrolment).where(
-                Enrolment.student_id == attempt.student_id,
-                Enrolment.term_id == exam.exam_session.term_id,
+        discipline: (r1, r2)
+        for discipline, r1, r2 in db.execute(
+            select(Enrolment.discipline_id, Enrolment.r1, Enrolment.r2).where(
+                Enrolment.student_id == attempt.student_id, Enrolment.term_id == term_id
             )
-        ).scalars()
+        )
     }
+    disciplines = (
+        db.execute(
+            select(ExamDiscipline.discipline_id)
+            .where(ExamDiscipline.exam_id == attempt.exam_id)
+            .order_by(ExamDiscipline.position)
+        )
+        .scalars()
+        .all()
+    )
     results = []
-    for exam_discipline in exam.disciplines:
-        questions = [q for q in paper if q.discipline_id == exam_discipline.discipline_id]
+    for discipline_id in disciplines:
+        questions = [(q, v) for q, v, discipline, _kind in paper if discipline == discipline_id]
         credits = []
-        for question in questions:
-            response = answers.get(question.id)
-            version_id = question.item_version_id
+        for question_id, version_id in questions:
             credits.append(
                 question_score(
                     _KINDS[kinds[version_id]],
-                    response.answer if response else None,
+                    answers.get(question_id),
                     fractions=fractions[version_id],
                     accepted=accepted.get(version_id, []),
                     content=contents.get(version_id) or {},
                     language=attempt.language,
                 )
             )
-        enrolment = enrolments.get(exam_discipline.discipline_id)
+        r1, r2 = enrolments.get(discipline_id, (None, None))
         outcome = exam_result(
-            r1=enrolment.r1 if enrolment else None,
-            r2=enrolment.r2 if enrolment else None,
+            r1=r1,
+            r2=r2,
             exam_percent=exam_percent(credits, max(len(questions), 1)),
             violation=violation,
             rounding=settings.grade_rounding,
         )
         result = Result(
-            exam_id=exam.id,
+            exam_id=attempt.exam_id,
             student_id=attempt.student_id,
-            discipline_id=exam_discipline.discipline_id,
+            discipline_id=discipline_id,
             attempt_id=attempt.id,
             basis=ResultBasis.VIOLATION if outcome.violation else ResultBasis.SCORED,
             exam_percent=outcome.exam_percent,

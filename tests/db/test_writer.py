@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import Engine
 
 from server.config import Settings
-from server.db.writer import ProcessWriter, WriterGone
+from server.db.writer import MAX_SENT, ProcessWriter, WriterGone
 from server.errors import TooManyAttempts
+from server.events.store import Envelope
 from tests.db import writer_jobs
 from tests.db.test_group_commit import committed_marks
 from tests.support.aio import run_on_own_thread
@@ -100,3 +101,60 @@ def test_a_killed_writer_fails_its_waiting_requests_and_another_takes_over(
     assert after == 80
     # The killed job was never committed; the kernel gave the write lock back with the process.
     assert committed_marks(sqlite_engine) == [8]
+
+
+def test_many_jobs_at_once_are_each_answered_with_their_own_result(
+    writer: ProcessWriter, sqlite_engine: Engine
+) -> None:
+    # More jobs than one message to the writer carries (MAX_SENT), and groups of many answers.
+    count = MAX_SENT * 2 + 7
+
+    async def scenario() -> list[int]:
+        return list(
+            await asyncio.gather(*(writer.run(writer_jobs.insert_mark, n=n) for n in range(count)))
+        )
+
+    assert run_on_own_thread(scenario()) == [n * 10 for n in range(count)]
+    assert committed_marks(sqlite_engine) == list(range(count))
+
+
+def test_a_result_that_cannot_cross_the_pipe_fails_alone(
+    writer: ProcessWriter, sqlite_engine: Engine
+) -> None:
+    async def scenario() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                writer.run(writer_jobs.unpicklable_result, n=5),
+                writer.run(writer_jobs.insert_mark, n=6),
+                return_exceptions=True,
+            )
+        )
+
+    unsendable, other = run_on_own_thread(scenario())
+    assert isinstance(unsendable, Exception)
+    assert "lock" in str(unsendable)
+    assert other == 60
+    assert 6 in committed_marks(sqlite_engine)
+
+
+def test_a_group_s_events_are_published_before_its_jobs_are_answered(
+    sqlite_engine: Engine, db_file: Path
+) -> None:
+    published: list[Envelope] = []
+    writer = ProcessWriter(Settings(database_url=f"sqlite:///{db_file}"), publish=published.append)
+    writer.start()
+
+    async def scenario() -> list[tuple[int, list[int]]]:
+        async def one(n: int) -> tuple[int, list[int]]:
+            answer = await writer.run(writer_jobs.insert_with_event, n=n)
+            return answer, [envelope.seq for envelope in published]
+
+        return list(await asyncio.gather(*(one(n) for n in (1, 2, 3))))
+
+    try:
+        outcomes = run_on_own_thread(scenario())
+    finally:
+        writer.stop()
+    for answer, seen in outcomes:
+        assert answer in seen
+    assert sorted(envelope.payload["n"] for envelope in published) == [1, 2, 3]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 from server.config import Settings
 from server.db.writer import write_job
 from server.errors import TooManyAttempts
+from server.events.store import stored_event
 
 
 @write_job
@@ -39,3 +42,26 @@ def insert_slowly(db: Session, settings: Settings, *, n: int, seconds: float) ->
 
 def not_a_job(db: Session, settings: Settings) -> int:
     return 0
+
+
+@write_job
+def unpicklable_result(db: Session, settings: Settings, *, n: int) -> object:
+    db.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+    return threading.Lock()  # cannot cross the pipe
+
+
+@write_job
+def insert_with_event(db: Session, settings: Settings, *, n: int) -> int:
+    db.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+    stored_event(
+        db,
+        event_id=n,
+        seq=n,
+        exam_id=1,
+        room_id=1,
+        kind="mark",
+        attempt_id=None,
+        payload={"n": n},
+        now=datetime(2026, 12, 6, tzinfo=UTC),
+    )
+    return n
