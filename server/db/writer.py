@@ -212,9 +212,7 @@ class ProcessWriter:
             except (EOFError, OSError):
                 break
             events, answers = message
-            for envelope in events:
-                self._publish_safely(envelope)
-            self._answer(answers)
+            self._answer(answers, events)
         self._fail_waiting()
         if not self._stopping:
             log.error("the writer process ended; starting another")
@@ -234,16 +232,26 @@ class ProcessWriter:
                 break
         self.start()
 
-    def _publish_safely(self, envelope: Envelope) -> None:
+    def _publish_safely(self, events: list[Envelope]) -> None:
         if self._publish is None:
             return
-        try:
-            self._publish(envelope)
-        except Exception:
-            log.exception("publishing a room event failed")
+        for envelope in events:
+            try:
+                self._publish(envelope)
+            except Exception:
+                log.exception("publishing a room event failed")
 
-    def _answer(self, answers: list[Answer]) -> None:
-        """Settle the waiting requests, with one wake-up of each event loop they wait on."""
+    def _publish_and_settle(self, events: list[Envelope], outcomes: list[Settled]) -> None:
+        self._publish_safely(events)
+        settle_futures(outcomes)
+
+    def _answer(self, answers: list[Answer], events: list[Envelope] | None = None) -> None:
+        """Publish a group's events, then settle its waiting requests.
+
+        Both are handed to the event loop the requests wait on in one call: each call wakes the
+        loop with a system call, and the publisher, run on its loop, hands the events to the
+        consoles without another.
+        """
         settled: dict[asyncio.AbstractEventLoop, list[Settled]] = {}
         with self._waiting_lock:
             for number, result, error in answers:
@@ -251,8 +259,13 @@ class ProcessWriter:
                 if waiting is not None:
                     loop, future = waiting
                     settled.setdefault(loop, []).append((future, result, error))
-        for loop, outcomes in settled.items():
-            loop.call_soon_threadsafe(settle_futures, outcomes)
+        if not settled:  # nobody waits any more (the requests went away): publish from here
+            self._publish_safely(events or [])
+            return
+        for index, (loop, outcomes) in enumerate(settled.items()):
+            loop.call_soon_threadsafe(
+                self._publish_and_settle, events if index == 0 and events else [], outcomes
+            )
 
     def _fail_waiting(self) -> None:
         with self._waiting_lock:

@@ -7,7 +7,8 @@ events that are already committed; a message lost in transit is recovered from t
 (consoles notice the gap in the room's numbering, see ``hub``).
 
 ``publish`` is called from the thread that committed (FastAPI runs sync routes in a thread pool),
-so it only hands the event to the event loop.
+so it only hands the event to the event loop; called on the loop itself (the process writer
+publishes a group's events there), it delivers at once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ log = logging.getLogger(__name__)
 
 Deliver = Callable[[Envelope], None]
 CHANNEL = "emtihan:room-events"
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether the caller runs on ``loop``'s thread (the process writer publishes from there)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 class Broker(Protocol):
@@ -49,7 +58,10 @@ class LocalBroker:
     def publish(self, envelope: Envelope) -> None:
         if self._loop is None or self._deliver is None or self._loop.is_closed():
             return
-        self._loop.call_soon_threadsafe(self._deliver, envelope)
+        if _on_loop(self._loop):
+            self._deliver(envelope)
+        else:
+            self._loop.call_soon_threadsafe(self._deliver, envelope)
 
     async def stop(self) -> None:
         self._deliver = None
@@ -88,11 +100,7 @@ class RedisBroker:
         if self._loop is None or self._loop.is_closed():
             return
         message = json.dumps(envelope.to_json(), separators=(",", ":"))
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
+        if _on_loop(self._loop):
             self._outbox.put_nowait(message)
         else:
             self._loop.call_soon_threadsafe(self._outbox.put_nowait, message)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from server.audit.service import record
@@ -166,53 +166,51 @@ def question_score(
     return ordering_credit(given=order, right=ordering_right(content, language))
 
 
-def _violation_stands(db: Session, attempt_id: int) -> bool:
-    return (
-        db.execute(
-            select(Violation.id).where(
-                Violation.attempt_id == attempt_id, Violation.revoked_at.is_(None)
-            )
-        ).first()
-        is not None
+# The finish's reads, built once: at the end of an exam every room finishes within a minute,
+# each finish a job of the one writer that the saves still coming in wait behind.
+_PAPER_KINDS = (
+    select(
+        PaperQuestion.id,
+        PaperQuestion.item_version_id,
+        PaperQuestion.discipline_id,
+        ItemVersion.type,
     )
-
-
-def _paper_kinds(db: Session, attempt_id: int) -> list[tuple[int, int, int, ItemType]]:
-    """The paper's questions: (question id, item version, discipline, the version's type)."""
-    rows = db.execute(
-        select(
-            PaperQuestion.id,
-            PaperQuestion.item_version_id,
-            PaperQuestion.discipline_id,
-            ItemVersion.type,
-        )
-        .join(ItemVersion, ItemVersion.id == PaperQuestion.item_version_id)
-        .where(PaperQuestion.attempt_id == attempt_id)
-    ).all()
-    return [(question, version, discipline, kind) for question, version, discipline, kind in rows]
+    .join(ItemVersion, ItemVersion.id == PaperQuestion.item_version_id)
+    .where(PaperQuestion.attempt_id == bindparam("attempt_id"))
+)
+_PAPER_FRACTIONS = (
+    select(ItemOption.item_version_id, ItemOption.id, ItemOption.fraction)
+    .join(PaperQuestion, PaperQuestion.item_version_id == ItemOption.item_version_id)
+    .where(PaperQuestion.attempt_id == bindparam("attempt_id"))
+)
+_ANSWERS = (
+    select(Response.paper_question_id, Response.answer)
+    .where(Response.attempt_id == bindparam("attempt_id"))
+    .order_by(Response.seq)
+)
+_STANDING_VIOLATION = select(
+    exists().where(Violation.attempt_id == bindparam("attempt_id"), Violation.revoked_at.is_(None))
+)
+# The student's midterm marks in the exam's term, by discipline.
+_ENROLMENTS = (
+    select(Enrolment.discipline_id, Enrolment.r1, Enrolment.r2)
+    .join(ExamSession, ExamSession.term_id == Enrolment.term_id)
+    .join(Exam, Exam.exam_session_id == ExamSession.id)
+    .where(Exam.id == bindparam("exam_id"), Enrolment.student_id == bindparam("student_id"))
+)
+_DISCIPLINES = (
+    select(ExamDiscipline.discipline_id)
+    .where(ExamDiscipline.exam_id == bindparam("exam_id"))
+    .order_by(ExamDiscipline.position)
+)
 
 
 def _paper_fractions(db: Session, attempt_id: int) -> dict[int, dict[int, Decimal]]:
     """Each option's fraction, by item version, for the versions on the attempt's paper."""
-    rows = db.execute(
-        select(ItemOption.item_version_id, ItemOption.id, ItemOption.fraction)
-        .join(PaperQuestion, PaperQuestion.item_version_id == ItemOption.item_version_id)
-        .where(PaperQuestion.attempt_id == attempt_id)
-    ).all()
     fractions: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for version_id, option_id, fraction in rows:
+    for version_id, option_id, fraction in db.execute(_PAPER_FRACTIONS, {"attempt_id": attempt_id}):
         fractions[version_id][option_id] = Decimal(fraction)
     return fractions
-
-
-def _latest_answers(db: Session, attempt_id: int) -> dict[int, Any]:
-    """The answer to each answered question (by paper question): its last save's."""
-    rows = db.execute(
-        select(Response.paper_question_id, Response.answer)
-        .where(Response.attempt_id == attempt_id)
-        .order_by(Response.seq)
-    )
-    return {question: answer for question, answer in rows}
 
 
 def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -> list[Result]:
@@ -222,7 +220,12 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
     writer, which the saves still coming in wait behind: the reads below are few and ask for
     columns, not objects (docs/BENCHMARKS.md, the finish minute).
     """
-    paper = _paper_kinds(db, attempt.id)
+    paper: list[tuple[int, int, int, ItemType]] = [
+        (question, version, discipline, kind)
+        for question, version, discipline, kind in db.execute(
+            _PAPER_KINDS, {"attempt_id": attempt.id}
+        )
+    ]
     kinds = {version: kind for _question, version, _discipline, kind in paper}
     fractions = _paper_fractions(db, attempt.id)
     keyed = [v for v, kind in kinds.items() if _KINDS[kind] not in CHOICE_KINDS]
@@ -237,30 +240,16 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
         accepted = _accepted(
             db, [v for v in keyed if kinds[v] in (ItemType.SHORT_ANSWER, ItemType.NUMERICAL)]
         )
-    answers = _latest_answers(db, attempt.id)
-    violation = _violation_stands(db, attempt.id)
-    term_id = db.execute(
-        select(ExamSession.term_id)
-        .join(Exam, Exam.exam_session_id == ExamSession.id)
-        .where(Exam.id == attempt.exam_id)
-    ).scalar_one()
+    answers = {q: answer for q, answer in db.execute(_ANSWERS, {"attempt_id": attempt.id})}
+    violation = bool(db.execute(_STANDING_VIOLATION, {"attempt_id": attempt.id}).scalar_one())
+    exam = {"exam_id": attempt.exam_id}
     enrolments = {
         discipline: (r1, r2)
         for discipline, r1, r2 in db.execute(
-            select(Enrolment.discipline_id, Enrolment.r1, Enrolment.r2).where(
-                Enrolment.student_id == attempt.student_id, Enrolment.term_id == term_id
-            )
+            _ENROLMENTS, {**exam, "student_id": attempt.student_id}
         )
     }
-    disciplines = (
-        db.execute(
-            select(ExamDiscipline.discipline_id)
-            .where(ExamDiscipline.exam_id == attempt.exam_id)
-            .order_by(ExamDiscipline.position)
-        )
-        .scalars()
-        .all()
-    )
+    disciplines = db.execute(_DISCIPLINES, exam).scalars().all()
     results = []
     for discipline_id in disciplines:
         questions = [(q, v) for q, v, discipline, _kind in paper if discipline == discipline_id]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server.events.broker import RedisBroker
+from server.events.broker import LocalBroker, RedisBroker
 from server.events.store import Envelope
 from tests.support.aio import run_on_own_thread
 from tests.support.redis_server import redis_server
@@ -68,3 +68,29 @@ def test_a_burst_published_from_another_thread_arrives_whole_and_in_order(
 
     assert received == list(range(1, BURST + 1))
     assert caplog.records == []
+
+
+def test_the_local_broker_delivers_on_its_loop_s_thread_whoever_publishes() -> None:
+    async def scenario() -> tuple[list[int], list[int], set[int]]:
+        received: list[int] = []
+        threads: set[int] = set()
+
+        def deliver(envelope: Envelope) -> None:
+            received.append(envelope.seq)
+            threads.add(threading.get_ident())
+
+        broker = LocalBroker()
+        await broker.start(deliver, lambda: None)
+        broker.publish(_event(1))  # on the loop (the process writer's groups): at once
+        at_once = list(received)
+        publishing = threading.Thread(target=lambda: broker.publish(_event(2)))
+        publishing.start()
+        publishing.join()
+        await asyncio.sleep(0)  # from another thread: on the loop's next turn
+        await broker.stop()
+        return at_once, received, threads - {threading.get_ident()}
+
+    at_once, received, elsewhere = run_on_own_thread(scenario())
+    assert at_once == [1]
+    assert received == [1, 2]
+    assert elsewhere == set()
