@@ -107,8 +107,10 @@ class ThreadWriter:
         self.group_writer.stop()
 
     async def run(self, job: Job[T], /, **arguments: Any) -> T:
-        _resolve(job_name(job))  # the same refusal as the process writer's for an unregistered job
-        return await self.group_writer.write(partial(job, settings=self._settings, **arguments))
+        name = job_name(job)
+        _resolve(name)  # the same refusal as the process writer's for an unregistered job
+        work = partial(job, settings=self._settings, **arguments)
+        return await self.group_writer.write(work, kind=name)
 
 
 class WriterGone(RuntimeError):
@@ -351,7 +353,7 @@ def _serve(connection: Connection, settings: Settings) -> None:
                     send([], [(number, None, unknown)])
                     continue
                 work = partial(job, settings=settings, **arguments)
-                writer.put(Pending(work, settle_for(number)))
+                writer.put(Pending(work, settle_for(number), kind=name))
     finally:
         writer.stop()
         engine.dispose()
