@@ -16,9 +16,7 @@ group first runs without savepoints. When a piece fails, the group is rolled bac
 is answered with its failure without running again, and the others run again, each in a
 savepoint, as the next groups do until one goes through without a failure.
 
-While one group commits, the next one gathers, so the groups grow with the load by themselves,
-up to a time budget (``server.db.planning``): a long piece that does not fit waits for the next
-group, so the saves behind it are not held up by a string of long ones.
+While one group commits, the next one gathers, so the groups grow with the load by themselves.
 """
 
 from __future__ import annotations
@@ -27,14 +25,12 @@ import asyncio
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from server.db.planning import GroupPlan
 from server.db.session import run_after_commit, savepoint
 
 log = logging.getLogger(__name__)
@@ -65,7 +61,6 @@ class Pending(Generic[T]):
 
     work: Work[T]
     settle: Settle
-    kind: str | None = None  # the job's name: how long it takes is learnt per kind
     tries: int = 1
 
 
@@ -118,8 +113,7 @@ class GroupWriter:
 
     ``open_session`` gives the session of one group, already bound for writing; ``close`` says
     whether the writer closes it after the group (not when the application runs in the one
-    session of a test); ``after_group`` is called once every piece of a group is settled;
-    ``plan`` decides which waiting pieces make the next group.
+    session of a test); ``after_group`` is called once every piece of a group is settled.
     """
 
     def __init__(
@@ -128,12 +122,10 @@ class GroupWriter:
         *,
         close: bool = True,
         after_group: Callable[[], None] | None = None,
-        plan: GroupPlan[Pending[Any]] | None = None,
     ) -> None:
         self._open_session = open_session
         self._close = close
         self._after_group = after_group
-        self._plan: GroupPlan[Pending[Any]] = plan or GroupPlan(limit=MAX_GROUP)
         self._line: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._together = True  # the next group runs without savepoints
@@ -151,11 +143,10 @@ class GroupWriter:
             self._thread.join()
             self._thread = None
 
-    async def write(self, work: Work[T], *, kind: str | None = None) -> T:
+    async def write(self, work: Work[T]) -> T:
         """Run ``work`` in the next group; returns its result once the group has committed.
 
-        An exception raised by ``work`` rolls back its own savepoint and is raised here. ``kind``
-        names what ``work`` is (a job's name), for the group's plan; without one it always goes.
+        An exception raised by ``work`` rolls back its own savepoint and is raised here.
         """
         if self._thread is None:
             raise RuntimeError("the group writer is not running")
@@ -165,7 +156,7 @@ class GroupWriter:
         def settle(result: Any, error: BaseException | None) -> None:
             loop.call_soon_threadsafe(settle_future, future, result, error)
 
-        self.put(Pending(work, settle, kind))
+        self.put(Pending(work, settle))
         return await future
 
     def put(self, pending: Pending[Any]) -> None:
@@ -173,15 +164,14 @@ class GroupWriter:
         self._line.put(pending)
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping or self._plan.holding:
-            # Once the line has said stop, what was held back is still stored.
-            group, stopped = self._plan.next_group(None if stopping else self._line)
-            stopping = stopping or stopped
+        while True:
+            group, stopping = take_group(self._line, MAX_GROUP)
             if group:
                 self._write(group)
                 if self._after_group is not None:
                     self._after_group()
+            if stopping:
+                return
 
     def _write(self, group: list[Pending[Any]]) -> None:
         known: dict[int, BaseException] = {}
@@ -216,15 +206,12 @@ class GroupWriter:
         of ``known`` (failed already) do not run again.
         """
         outcomes: list[tuple[Any, BaseException | None]] = []
-        costs = self._plan.costs
         session = self._open_session()
         try:
             for index, pending in enumerate(group):
-                began = time.perf_counter()
                 if index in known:
                     outcomes.append((None, known[index]))
-                    continue
-                if together:
+                elif together:
                     try:
                         outcomes.append((pending.work(session), None))
                         session.flush()  # a piece's own ORM writes fail as its own failure
@@ -238,7 +225,6 @@ class GroupWriter:
                         outcomes.append((None, error))
                     else:
                         outcomes.append((result, None))
-                costs.observe(pending.kind, time.perf_counter() - began)
             session.commit()
         except _PieceFailed:
             _roll_back(session)

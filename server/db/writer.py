@@ -107,10 +107,8 @@ class ThreadWriter:
         self.group_writer.stop()
 
     async def run(self, job: Job[T], /, **arguments: Any) -> T:
-        name = job_name(job)
-        _resolve(name)  # the same refusal as the process writer's for an unregistered job
-        work = partial(job, settings=self._settings, **arguments)
-        return await self.group_writer.write(work, kind=name)
+        _resolve(job_name(job))  # the same refusal as the process writer's for an unregistered job
+        return await self.group_writer.write(partial(job, settings=self._settings, **arguments))
 
 
 class WriterGone(RuntimeError):
@@ -353,7 +351,7 @@ def _serve(connection: Connection, settings: Settings) -> None:
                     send([], [(number, None, unknown)])
                     continue
                 work = partial(job, settings=settings, **arguments)
-                writer.put(Pending(work, settle_for(number), kind=name))
+                writer.put(Pending(work, settle_for(number)))
     finally:
         writer.stop()
         engine.dispose()

@@ -18,8 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from server.db import make_sessionmaker
 from server.db.engine import write_intent
-from server.db.group_commit import MAX_GROUP, MAX_TRIES, GroupWriter
-from server.db.planning import GroupPlan, JobCosts
+from server.db.group_commit import MAX_TRIES, GroupWriter
 from server.db.session import after_commit
 from tests.support.aio import run_on_own_thread
 
@@ -74,19 +73,13 @@ class _Hold:
         return 0
 
     async def line_up_behind(
-        self,
-        writer: GroupWriter,
-        works: list[Callable[[Session], Any]],
-        kinds: list[str | None] | None = None,
+        self, writer: GroupWriter, works: list[Callable[[Session], Any]]
     ) -> tuple[asyncio.Future[Any], list[asyncio.Future[Any]]]:
-        """Starts this piece, then puts ``works`` (of ``kinds``, for the plan) in line behind it."""
+        """Starts this piece, then puts ``works`` in line behind it."""
         first = asyncio.ensure_future(writer.write(self))
         while not self.started.is_set():
             await asyncio.sleep(0.001)
-        lined_up = [
-            asyncio.ensure_future(writer.write(work, kind=kind))
-            for work, kind in zip(works, kinds or [None] * len(works), strict=True)
-        ]
+        lined_up = [asyncio.ensure_future(writer.write(work)) for work in works]
         await asyncio.sleep(0.05)
         return first, lined_up
 
@@ -325,63 +318,6 @@ def test_stop_stores_what_is_in_line(sqlite_engine: Engine) -> None:
         return await asyncio.gather(*lined_up)
 
     assert run_on_own_thread(scenario()) == [10, 20, 30]
-    assert committed_marks(sqlite_engine) == [1, 2, 3]
-
-
-def _planned_writer(sqlite_engine: Engine) -> GroupWriter:
-    """A writer whose plan knows ``sign_in`` pieces take 10 ms of a group's 15."""
-    costs = JobCosts()
-    costs.observe("sign_in", 0.010)
-    plan: GroupPlan[Any] = GroupPlan(limit=MAX_GROUP, budget=0.015, costs=costs)
-    return GroupWriter(make_sessionmaker(write_intent(sqlite_engine)), plan=plan)
-
-
-def test_a_long_piece_that_does_not_fit_waits_for_the_next_group_and_the_save_behind_it_goes(
-    sqlite_engine: Engine,
-) -> None:
-    writer = _planned_writer(sqlite_engine)
-    ran_in: dict[int, int] = {}  # each insert's group: the groups committed before it ran
-
-    def insert_noting_group(n: int) -> Callable[[Session], int]:
-        def work(session: Session) -> int:
-            ran_in[n] = writer.groups
-            return _insert(n)(session)
-
-        return work
-
-    hold = _Hold()
-
-    async def scenario() -> list[Any]:
-        works = [insert_noting_group(n) for n in (1, 2, 3)]
-        first, lined_up = await hold.line_up_behind(writer, works, ["sign_in", "sign_in", "save"])
-        hold.release.set()
-        return await asyncio.gather(first, *lined_up)
-
-    writer.start()
-    try:
-        assert run_on_own_thread(scenario()) == [0, 10, 20, 30]
-    finally:
-        writer.stop()
-    assert ran_in == {1: 1, 3: 1, 2: 2}
-    assert committed_marks(sqlite_engine) == [1, 2, 3]
-
-
-def test_stop_stores_the_pieces_held_back_for_a_next_group(sqlite_engine: Engine) -> None:
-    writer = _planned_writer(sqlite_engine)
-    writer.start()
-    hold = _Hold()
-
-    async def scenario() -> list[Any]:
-        works = [_insert(n) for n in (1, 2, 3)]
-        first, lined_up = await hold.line_up_behind(writer, works, ["sign_in"] * 3)
-        stopping = asyncio.ensure_future(asyncio.to_thread(writer.stop))
-        await asyncio.sleep(0.05)
-        hold.release.set()
-        await stopping
-        return await asyncio.gather(first, *lined_up)
-
-    assert run_on_own_thread(scenario()) == [0, 10, 20, 30]
-    assert writer.groups == 4  # the hold's, then one sign-in each
     assert committed_marks(sqlite_engine) == [1, 2, 3]
 
 
