@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +97,9 @@ class RoomHub:
         self.grid: RoomGrid | None = None
         self.ready = asyncio.Event()
         self.consoles: set[Console] = set()
+        # The state counts of the summary line the consoles show, or None when they may show
+        # others (a frame was applied with no console to send it to).
+        self._counts_shown: Counter[str] | None = None
         self._inbox: asyncio.Queue[Envelope | None] = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name=f"room-hub-{exam_id}-{room_id}")
 
@@ -205,13 +209,23 @@ class RoomHub:
                 break  # a catch-up ran while the card was read
             touched.update(dict.fromkeys(self.grid.apply(envelope, reload)))
             applied.append(envelope)
-        if not applied or not self.consoles:
+        if not applied:
+            return
+        if not self.consoles:
+            self._counts_shown = None
             return
         cards = [self.grid.card(seat_id) for seat_id in touched]
+        # Most frames carry saves, which change no state: their summary line would be the one
+        # the consoles show, and rendering it was half the cost of a save's frame.
+        counts = self.grid.counts()
+        recount = counts != self._counts_shown
+        self._counts_shown = counts
         frames: dict[str, str] = {}
         for console in list(self.consoles):
             if console.language not in frames:
-                frames[console.language] = self.event_frame(console.language, applied, cards=cards)
+                frames[console.language] = self.event_frame(
+                    console.language, applied, cards=cards, recount=recount
+                )
             console.put(frames[console.language])
 
     # -- frames --
@@ -220,13 +234,20 @@ class RoomHub:
         return int(datetime.now(UTC).timestamp() * 1000)
 
     def event_frame(
-        self, language: str, envelopes: list[Envelope], *, cards: list[Any] | None = None
+        self,
+        language: str,
+        envelopes: list[Envelope],
+        *,
+        cards: list[Any] | None = None,
+        recount: bool = True,
     ) -> str:
+        """The consoles' frame for ``envelopes``; ``recount``: with the summary line."""
         assert self.grid is not None
         return render_frame(
             language,
             room_id=self.room_id,
             cards=cards or [],
+            recount=recount,
             logged=[e for e in envelopes if e.kind in LOGGED],
             first_seq=envelopes[0].seq,
             seq=envelopes[-1].seq,
@@ -243,6 +264,7 @@ class RoomHub:
             language,
             room_id=self.room_id,
             cards=[],
+            recount=False,
             logged=[],
             first_seq=0,
             seq=self.grid.seq,

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from server.events.store import Envelope
+from server.models import AttemptState
 from server.proctor import live
 from server.proctor.grid import AttemptCard, RoomGrid
 from server.proctor.live import Console, RoomHub
@@ -42,13 +43,15 @@ class _Room:
         self.log: list[Envelope] = []
         self.card_reads: list[int] = []
         self.reads = 0  # trips to the database for cards
+        self.states: dict[int, AttemptState] = {}  # as stored now, where not in progress
 
     def grid(self) -> RoomGrid:
         return _grid(_card(1, 10), _card(2, 11))
 
     def card(self, attempt_id: int) -> AttemptCard:
         self.card_reads.append(attempt_id)
-        return _card(attempt_id, 10 if attempt_id == 1 else 11, answered=0)
+        state = self.states.get(attempt_id, AttemptState.IN_PROGRESS)
+        return _card(attempt_id, 10 if attempt_id == 1 else 11, answered=0, state=state)
 
     def cards(self, attempt_ids: set[int]) -> dict[int, AttemptCard]:
         self.reads += 1
@@ -69,23 +72,27 @@ def room(monkeypatch: pytest.MonkeyPatch) -> _Room:
     return room
 
 
+def _hub() -> RoomHub:
+    return RoomHub(
+        contextlib.nullcontext,  # type: ignore[arg-type]
+        exam_id=1,
+        room_id=2,
+        start=datetime(2026, 12, 4, 9, tzinfo=UTC),
+        context={
+            "timezone": "Asia/Almaty",
+            "state_names": STATE_NAMES,
+            "violation_names": VIOLATION_NAMES,
+        },
+    )
+
+
 def _frames(room: _Room, *inbox: Envelope | None, until: int) -> list[tuple[int, int, str]]:
     """Puts ``inbox`` in the hub's inbox at once and returns the frames the console got, as
     (first_seq, seq, frame), once one has reached event ``until`` (and a moment more, for any
     frame that should not have come)."""
 
     async def scenario() -> list[str]:
-        hub = RoomHub(
-            contextlib.nullcontext,  # type: ignore[arg-type]
-            exam_id=1,
-            room_id=2,
-            start=datetime(2026, 12, 4, 9, tzinfo=UTC),
-            context={
-                "timezone": "Asia/Almaty",
-                "state_names": STATE_NAMES,
-                "violation_names": VIOLATION_NAMES,
-            },
-        )
+        hub = _hub()
         await hub.ready.wait()
         console = Console(language="en")
         hub.consoles.add(console)
@@ -160,3 +167,59 @@ def test_a_long_backlog_is_sent_in_frames_of_at_most_max_batch(room: _Room) -> N
         (1, live.MAX_BATCH),
         (live.MAX_BATCH + 1, count),
     ]
+
+
+def _frame_per_event(*events: Envelope) -> list[str]:
+    """Each event offered once the previous one's frame has come: one frame each."""
+
+    async def scenario() -> list[str]:
+        hub = _hub()
+        await hub.ready.wait()
+        console = Console(language="en")
+        hub.consoles.add(console)
+        frames = []
+        for envelope in events:
+            hub.offer(envelope)
+            frames.append(await asyncio.wait_for(console.queue.get(), timeout=10))
+        await hub.close()
+        return frames
+
+    return _run(scenario())
+
+
+def test_the_summary_line_goes_out_only_when_the_state_counts_change(room: _Room) -> None:
+    room.states[2] = AttemptState.SUBMITTED
+    frames = _frame_per_event(
+        _event(1, "saved", answered=1, question=1),
+        _event(2, "saved", answered=2, question=2),
+        _event(3, "closed", 2, state="submitted"),
+        _event(4, "saved", 2, answered=3, question=3),
+    )
+    with_summary = ['id="summary-2"' in frame for frame in frames]
+    # The first frame after the hub starts: the consoles may show any counts.
+    assert with_summary == [True, False, True, False]
+    assert "Finished: 1" in frames[2]
+    assert all('data-seat="10"' in frame or 'data-seat="11"' in frame for frame in frames)
+
+
+def test_a_frame_applied_with_no_console_leaves_the_next_one_its_summary_line(
+    room: _Room,
+) -> None:
+    async def scenario() -> list[str]:
+        hub = _hub()
+        await hub.ready.wait()
+        console = Console(language="en")
+        hub.consoles.add(console)
+        hub.offer(_event(1, "saved", answered=1, question=1))
+        frames = [await asyncio.wait_for(console.queue.get(), timeout=10)]
+        hub.consoles.discard(console)
+        hub.offer(_event(2, "saved", answered=2, question=2))
+        await asyncio.sleep(0.1)  # applied with no console
+        hub.consoles.add(console)
+        hub.offer(_event(3, "saved", answered=3, question=3))
+        frames.append(await asyncio.wait_for(console.queue.get(), timeout=10))
+        await hub.close()
+        return frames
+
+    frames = _run(scenario())
+    assert ['id="summary-2"' in frame for frame in frames] == [True, True]
