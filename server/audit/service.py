@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from server.db import table_of, utcnow
 from server.models import AuditEntry, User
@@ -49,8 +49,42 @@ def _lock_tail(db: Session) -> None:
         db.execute(text("SELECT pg_advisory_xact_lock(7301)"))
 
 
-_TAIL = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-_APPEND = insert(table_of(AuditEntry))
+# The entries this transaction has appended, newest last, in ``Session.info``: the tail's lock
+# is held to the transaction's end, so no one else appends meanwhile and the next entry follows
+# the newest of them without taking the lock and reading the tail again. A check-in appends
+# two, and the writer stores a group of check-ins in one transaction: the lock and the read are
+# paid once a group (on PostgreSQL two round trips each). A list, so that ``savepoint`` drops
+# what a rolled-back savepoint appended (its entries are gone, and a lock first taken in it is
+# released); each entry names its transaction, so one of an earlier transaction is ignored.
+_APPENDED = "audit_appended"
+
+
+def _tail(db: Session) -> tuple[int, str]:
+    """The number and hash of the entry the next one follows."""
+    appended: list[tuple[object, int, str]] = db.info.setdefault(_APPENDED, [])
+    if appended and appended[-1][0] is db.get_transaction():
+        _, seq, hash_ = appended[-1]
+        return seq, hash_
+    appended.clear()
+    _lock_tail(db)
+    tail = db.execute(_TAIL).first()
+    return (tail.seq, tail.hash) if tail else (0, GENESIS_HASH)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    # Not a savepoint's end ("after_commit" fires for a released savepoint too): ``savepoint``
+    # takes care of those.
+    if transaction.parent is None:
+        session.info.pop(_APPENDED, None)
+
+
+# On the table, not the mapped class: a check-in appends two entries, and an ORM statement
+# costs its compilation state and an autoflush besides the read (the entries are Core INSERTs,
+# so there is never one of them pending to flush first).
+_audit = table_of(AuditEntry)
+_TAIL = select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)
+_APPEND = insert(_audit)
 
 
 def record(
@@ -67,10 +101,8 @@ def record(
     Returns the entry as written, not added to the session: a Core INSERT, since every sign-in
     appends two and the ORM's flush of one object cost more than the statement.
     """
-    _lock_tail(db)
-    tail = db.execute(_TAIL).first()
-    seq = tail.seq + 1 if tail else 1
-    prev_hash = tail.hash if tail else GENESIS_HASH
+    last_seq, prev_hash = _tail(db)
+    seq = last_seq + 1
     moment = at or utcnow()
     clean = _canonical(details or {})
     actor_id = actor.id if actor else None
@@ -85,6 +117,7 @@ def record(
     }
     values["hash"] = entry_hash(**values)
     db.execute(_APPEND, values)
+    db.info[_APPENDED].append((db.get_transaction(), seq, values["hash"]))
     return AuditEntry(**values)
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from server.audit.service import GENESIS_HASH, record, verify
+from server.db.session import savepoint
 from server.models import AuditEntry
 from tests.factories import create_user
+from tests.support.statements import statements
 
 
 def test_entries_chain_by_hash(db: Session) -> None:
@@ -74,3 +78,69 @@ def test_verify_finds_a_deleted_entry(db: Session) -> None:
     result = verify(db)
     assert not result.ok
     assert {b.seq for b in result.breaks} == {after.seq}
+
+
+def _tail_reads(sent: list[str]) -> list[str]:
+    return [
+        statement for statement in sent if "FROM audit_log ORDER BY audit_log.seq DESC" in statement
+    ]
+
+
+def test_a_transaction_reads_the_tail_once(db: Session) -> None:
+    with statements(db) as sent:
+        entries = [record(db, actor=None, action="a", subject=str(n)) for n in range(3)]
+    assert len(_tail_reads(sent)) == 1
+    assert [e.seq for e in entries] == [entries[0].seq, entries[0].seq + 1, entries[0].seq + 2]
+    assert verify(db).ok
+
+
+def test_after_a_commit_the_tail_is_read_again(db: Session) -> None:
+    with statements(db) as sent:
+        first = record(db, actor=None, action="a", subject="s")
+        db.commit()
+        second = record(db, actor=None, action="b", subject="s")
+    assert len(_tail_reads(sent)) == 2
+    assert second.prev_hash == first.hash
+    assert verify(db).ok
+
+
+def test_an_entry_of_a_rolled_back_savepoint_is_not_followed(db: Session) -> None:
+    before = record(db, actor=None, action="a", subject="kept")
+    with contextlib.suppress(RuntimeError), savepoint(db):
+        record(db, actor=None, action="b", subject="rolled back")
+        raise RuntimeError
+    after = record(db, actor=None, action="c", subject="kept")
+    assert (after.seq, after.prev_hash) == (before.seq + 1, before.hash)
+    assert verify(db).ok
+
+
+def test_a_first_entry_in_a_rolled_back_savepoint_leaves_the_next_to_lock_again(
+    db: Session,
+) -> None:
+    with statements(db) as sent:
+        with contextlib.suppress(RuntimeError), savepoint(db):
+            record(db, actor=None, action="a", subject="rolled back")
+            raise RuntimeError
+        record(db, actor=None, action="b", subject="kept")
+    # On PostgreSQL the tail's lock went with the savepoint: the next entry takes it again.
+    assert len(_tail_reads(sent)) == 2
+    assert verify(db).ok
+
+
+def test_an_entry_of_a_released_savepoint_is_followed(db: Session) -> None:
+    with statements(db) as sent:
+        with savepoint(db):
+            inner = record(db, actor=None, action="a", subject="s")
+        after = record(db, actor=None, action="b", subject="s")
+    assert len(_tail_reads(sent)) == 1
+    assert after.prev_hash == inner.hash
+    assert verify(db).ok
+
+
+def test_after_a_rollback_the_tail_is_read_again(db: Session) -> None:
+    with statements(db) as sent:
+        record(db, actor=None, action="a", subject="rolled back")
+        db.rollback()
+        record(db, actor=None, action="b", subject="kept")
+    assert len(_tail_reads(sent)) == 2
+    assert verify(db).ok

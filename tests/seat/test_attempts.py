@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -18,21 +14,7 @@ from server.seat.errors import AttemptClosed
 from tests import factories
 from tests.seat.conftest import waiting
 from tests.seat.factories import World, create_world
-
-
-@contextmanager
-def _statements(db: Session) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.support.statements import statements
 
 
 def _user(world: World) -> User:
@@ -77,9 +59,9 @@ def test_the_open_attempt_comes_with_its_sitting_seat_and_room_in_one_statement(
     world = create_world(db)
     attempt = waiting(db, settings, world, seat=1)
     user = _user(world)
-    with _statements(db) as statements:
+    with statements(db) as sent:
         shown = latest_attempt(db, user)
-    assert len(statements) == 1
+    assert len(sent) == 1
     assert shown is not None
     assert shown.attempt.id == attempt.id
     assert (shown.sitting.exam.id, shown.sitting.exam_room.room_id) == (
