@@ -4,6 +4,7 @@
 
 starts a fresh cluster from the installed server binaries in a temporary folder, runs the
 command with ``EMTIHAN_TEST_DATABASE_URL`` pointing at it, then stops and deletes the cluster.
+``EMTIHAN_PG_OPTIONS`` adds server settings (``-c name=value ...``).
 Missing binaries are an error with the install command, never a silent skip.
 """
 
@@ -96,6 +97,8 @@ def cluster() -> Iterator[str]:
             stdout=subprocess.DEVNULL,
         )
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c max_connections=200"
+        # More server settings for a measurement, e.g. pg_stat_statements (docs/BENCHMARKS.md).
+        options = f"{options} {os.environ.get('EMTIHAN_PG_OPTIONS', '')}".strip()
         subprocess.run(
             _as_owner(
                 [
