@@ -233,6 +233,10 @@ def install_publisher(publish: Publish | None) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy says "after_commit" for a released savepoint too: its events wait for the
+    # transaction's own commit, which may yet fail or roll back and store none of them.
+    if session.in_nested_transaction():
+        return
     pending: list[Envelope] = session.info.pop(_PENDING, [])
     if _publisher is None:
         return
@@ -242,4 +246,7 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    # A savepoint's rollback too: ``savepoint`` drops its own events, and the others wait.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_PENDING, None)

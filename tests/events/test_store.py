@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.db import create_db_engine, make_sessionmaker, utcnow
 from server.db.migrate import upgrade
+from server.db.session import savepoint
 from server.events import store
 from server.events.store import Envelope, emit, events_after, install_publisher
 from server.models import ExamRoom
@@ -116,6 +118,28 @@ def test_nothing_is_published_before_the_commit_or_after_a_rollback(
         db.commit()
     # The rolled-back event took no number: the room's log has no gap.
     assert [e.seq for e in published] == [1]
+
+
+def test_a_released_savepoint_publishes_nothing_until_the_transaction_commits(
+    factory: sessionmaker[Session], world: World, published: list[Envelope]
+) -> None:
+    # The group writer runs each piece in a savepoint once a group has had a refusal: a
+    # piece's events wait for the group's commit, which may yet fail and store nothing.
+    with factory() as db:
+        with savepoint(db):
+            _emit(db, world, "signed_in")
+        assert published == []
+        db.rollback()
+    assert published == []
+    with factory() as db:
+        with savepoint(db):
+            _emit(db, world, "signed_in")
+        with contextlib.suppress(RuntimeError), savepoint(db):
+            _emit(db, world, "admitted")
+            raise RuntimeError
+        assert published == []
+        db.commit()
+    assert [(e.seq, e.kind) for e in published] == [(1, "signed_in")]
 
 
 def test_a_reconnecting_reader_gets_everything_after_its_number(
