@@ -217,9 +217,11 @@ class RoomHub:
         cards = [self.grid.card(seat_id) for seat_id in touched]
         # Most frames carry saves, which change no state: their summary line would be the one
         # the consoles show, and rendering it was half the cost of a save's frame.
+        # A frame without a card carries no summary line: its counts stay to be shown.
         counts = self.grid.counts()
-        recount = counts != self._counts_shown
-        self._counts_shown = counts
+        recount = bool(cards) and counts != self._counts_shown
+        if recount:
+            self._counts_shown = counts
         frames: dict[str, str] = {}
         for console in list(self.consoles):
             if console.language not in frames:

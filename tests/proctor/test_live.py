@@ -51,7 +51,8 @@ class _Room:
     def card(self, attempt_id: int) -> AttemptCard:
         self.card_reads.append(attempt_id)
         state = self.states.get(attempt_id, AttemptState.IN_PROGRESS)
-        return _card(attempt_id, 10 if attempt_id == 1 else 11, answered=0, state=state)
+        seat = {1: 10, 2: 11}.get(attempt_id)  # another attempt has no seat in the room
+        return _card(attempt_id, seat, answered=0, state=state)
 
     def cards(self, attempt_ids: set[int]) -> dict[int, AttemptCard]:
         self.reads += 1
@@ -200,6 +201,19 @@ def test_the_summary_line_goes_out_only_when_the_state_counts_change(room: _Room
     assert with_summary == [True, False, True, False]
     assert "Finished: 1" in frames[2]
     assert all('data-seat="10"' in frame or 'data-seat="11"' in frame for frame in frames)
+
+
+def test_counts_changed_by_an_event_without_a_card_go_out_with_the_next_card(
+    room: _Room,
+) -> None:
+    room.states[3] = AttemptState.SUBMITTED
+    frames = _frame_per_event(
+        _event(1, "saved", answered=1, question=1),
+        _event(2, "closed", 3, state="submitted"),
+        _event(3, "saved", answered=2, question=2),
+    )
+    assert ['id="summary-2"' in frame for frame in frames] == [True, False, True]
+    assert "Finished: 1" in frames[2]
 
 
 def test_a_frame_applied_with_no_console_leaves_the_next_one_its_summary_line(
