@@ -216,8 +216,8 @@ class RoomHub:
             return
         cards = [self.grid.card(seat_id) for seat_id in touched]
         # Most frames carry saves, which change no state: their summary line would be the one
-        # the consoles show, and rendering it was half the cost of a save's frame.
-        # A frame without a card carries no summary line: its counts stay to be shown.
+        # the consoles show, and rendering it was half the cost of a save's frame. A frame
+        # without a card carries no summary line, so its counts are not taken as shown.
         counts = self.grid.counts()
         recount = bool(cards) and counts != self._counts_shown
         if recount:

@@ -228,7 +228,8 @@ def test_a_frame_applied_with_no_console_leaves_the_next_one_its_summary_line(
         frames = [await asyncio.wait_for(console.queue.get(), timeout=10)]
         hub.consoles.discard(console)
         hub.offer(_event(2, "saved", answered=2, question=2))
-        await asyncio.sleep(0.1)  # applied with no console
+        while hub.grid is None or hub.grid.seq < 2:  # applied with no console
+            await asyncio.sleep(0.01)
         hub.consoles.add(console)
         hub.offer(_event(3, "saved", answered=3, question=3))
         frames.append(await asyncio.wait_for(console.queue.get(), timeout=10))

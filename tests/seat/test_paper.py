@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -15,6 +15,7 @@ from server.models import Item, ItemStatus, Language, PaperQuestion
 from server.seat.checkin import check_in
 from tests import factories
 from tests.seat.factories import World, create_item, create_world
+from tests.support.statements import statements as sent_statements
 
 
 def _paper(db: Session, settings: Settings, world: World, seat: int) -> set[int]:
@@ -44,15 +45,8 @@ def _paper(db: Session, settings: Settings, world: World, seat: int) -> set[int]
 @pytest.fixture
 def statements(db: Session) -> Iterator[list[str]]:
     """The SQL the session sends from now on."""
-    sent: list[str] = []
-
-    def log(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        sent.append(statement)
-
-    connection = db.connection()
-    event.listen(connection, "before_cursor_execute", log)
-    yield sent
-    event.remove(connection, "before_cursor_execute", log)
+    with sent_statements(db) as sent:
+        yield sent
 
 
 def test_the_second_paper_reads_the_bank_token_only(
