@@ -1,116 +1,151 @@
-"""The paper's questions as HTML, rendered for each attempt before the exam starts.
+"""The paper's questions as HTML: each unanswered question rendered once, served to every paper.
 
-At the start every admitted student's waiting page opens the paper within the same two seconds
-(``waiting.js``), and rendering 25 questions costs ~6 ms of the interpreter: 2,000 papers are
-12 s of it, served one after another. But a paper is frozen at sign-in, and its item versions
-never change, so its questions can be rendered before the start: when the proctor admits the
-student, during the check-in window, while the server has time to spare. At the start the page
-only puts its header and clock around them.
+At an exam's start 2,000 papers are opened within a minute, and rendering a paper's 25 questions
+from its views cost ~2 ms of the server's one interpreter (reading the views half of it): 17 %
+of it in the sign-in minute, the largest share (docs/BENCHMARKS.md). But the papers of a sitting
+are drawn from the same few hundred item versions, and a question nobody has answered looks the
+same on every paper that holds it, but for its position: so its section is rendered once per
+item version, option order, language, page locale, discipline and paper size, with a placeholder
+where the position goes, and every paper fills in its own. A question with a save (an answer,
+a cleared answer, a flag) shows it, and is rendered for its page.
 
-A rendering stands for the attempt as long as no answer or flag is saved, which is every attempt
-at the start. Once one is, the questions show it and are rendered live, as on any reload.
-Renderings are kept per process (compressed, ~7 KB each) and lost with it: after a restart, or
-in a worker that did not admit the student, the page renders live, as it always may.
+Item versions never change once made, and the key holds everything else a section shows, so a
+kept section never goes stale. Sections are kept per process, as many as ``CACHE_SIZE``.
 """
 
 from __future__ import annotations
 
-import logging
+import secrets
 import threading
-import zlib
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from markupsafe import Markup
-from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from server.i18n import get_locale, set_locale
-from server.models import Attempt, AttemptState, Response
-from server.seat.views import paper_view
+from server.i18n import get_locale
+from server.models import Attempt, Language
+from server.seat.views import (
+    ItemTexts,
+    Place,
+    item_texts,
+    newest_saves,
+    paper_places,
+    question_view,
+)
 from server.web import environment
 
-logger = logging.getLogger(__name__)
-
 TEMPLATE = "seat/_questions.html"
+SECTION_TEMPLATE = "seat/_question.html"
+NAVIGATOR_TEMPLATE = "seat/_navigator.html"
 
-# Enough for every examinee of a large exam-start storm; beyond it the oldest renderings go
-# first, and their pages are rendered live.
+# A few thousand sections of ~2 KB: every question of a large sitting's papers, in their
+# languages, with room to spare; beyond it the least used go first and are rendered again.
 CACHE_SIZE = 8192
 
-_Key = tuple[int, str, str]  # attempt, its language, the page's locale
-_rendered: OrderedDict[_Key, bytes] = OrderedDict()
+# Where a kept section's position goes. Random per process: no item's text can hold it.
+_POSITION = f"\x00{secrets.token_hex(16)}\x00"
+
+# item version, option order, language, page locale, discipline, paper size, shown first
+_Key = tuple[int, tuple[int, ...], Language, str, str, int, bool]
+_sections: OrderedDict[_Key, tuple[str, ...]] = OrderedDict()
+# The navigator of a paper nobody has answered, by page locale and paper size.
+_navigators: dict[tuple[str, int], str] = {}
 _lock = threading.Lock()
 
-# Admitted, or already sitting when a latecomer's page opens the paper before this runs.
-_OPEN = frozenset({AttemptState.ADMITTED, AttemptState.IN_PROGRESS})
+
+@dataclass(frozen=True)
+class NavigatorEntry:
+    """A question's button in the paper's navigator."""
+
+    position: int
+    answered: bool
+    flagged: bool
 
 
 def forget_rendered() -> None:
-    """Forget every rendering (the tests roll back databases whose ids come again)."""
+    """Forget every kept section (the tests roll back databases whose ids come again)."""
     with _lock:
-        _rendered.clear()
+        _sections.clear()
+        _navigators.clear()
 
 
-def _key(attempt: Attempt) -> _Key:
-    return (attempt.id, attempt.language.value, get_locale())
+def _render_section(**context: object) -> str:
+    return environment().get_template(SECTION_TEMPLATE).render(**context)
 
 
-# Built once: it runs for every paper page at the start.
-_HAS_RESPONSES = select(exists().where(Response.attempt_id == bindparam("attempt_id")))
+def _render_navigator(navigator: list[NavigatorEntry]) -> str:
+    return environment().get_template(NAVIGATOR_TEMPLATE).render(questions=navigator)
 
 
-def _has_responses(db: Session, attempt_id: int) -> bool:
-    return bool(db.execute(_HAS_RESPONSES, {"attempt_id": attempt_id}).scalar_one())
-
-
-def _render(db: Session, attempt: Attempt) -> tuple[Markup, bool]:
-    """The questions, and whether they show no saved answer or flag (so they may be kept)."""
-    views = paper_view(db, attempt)
-    html = environment().get_template(TEMPLATE).render(questions=views)
-    untouched = not any(view.answered or view.flagged for view in views)
-    return Markup(html), untouched  # noqa: S704 - rendered by the autoescaping environment
-
-
-def _keep(key: _Key, html: Markup) -> None:
-    packed = zlib.compress(html.encode(), 6)
+def _navigator_html(navigator: list[NavigatorEntry], *, locale: str) -> str:
+    if any(entry.answered or entry.flagged for entry in navigator):
+        return _render_navigator(navigator)
+    key = (locale, len(navigator))
     with _lock:
-        _rendered[key] = packed
-        _rendered.move_to_end(key)
-        while len(_rendered) > CACHE_SIZE:
-            _rendered.popitem(last=False)
-
-
-def questions_html(db: Session, attempt: Attempt) -> Markup:
-    """The attempt's questions for its paper page, rendered before the start where possible."""
-    key = _key(attempt)
-    with _lock:
-        packed = _rendered.get(key)
-    if packed is not None and not _has_responses(db, attempt.id):
-        return Markup(zlib.decompress(packed).decode())  # noqa: S704 - rendered by _render
-    html, untouched = _render(db, attempt)
-    if untouched:
-        _keep(key, html)
+        html = _navigators.get(key)
+    if html is None:
+        html = _render_navigator(navigator)
+        with _lock:
+            _navigators[key] = html
     return html
 
 
-def prepare(db: Session, attempt_id: int) -> None:
-    """Render an admitted attempt's questions ahead of the start, in its language.
+def _unanswered_section(
+    place: Place, item: ItemTexts, language: Language, *, total: int, locale: str
+) -> str:
+    first = place.position == 1
+    key = (
+        place.item_version_id,
+        place.option_order,
+        language,
+        locale,
+        place.discipline,
+        total,
+        first,
+    )
+    with _lock:
+        parts = _sections.get(key)
+        if parts is not None:
+            _sections.move_to_end(key)
+    if parts is None:
+        view = question_view(place, item, language, None)
+        html = _render_section(q=view, position=_POSITION, total=total, first=first)
+        parts = tuple(html.split(_POSITION))
+        with _lock:
+            _sections[key] = parts
+            while len(_sections) > CACHE_SIZE:
+                _sections.popitem(last=False)
+    return str(place.position).join(parts)
 
-    Runs after the admission has committed, in a read session of the reader threads
-    (``server.db.reader``); a failure here costs only the head start, so it is logged, never
-    raised to the proctor whose admission has already succeeded.
-    """
-    locale = get_locale()
-    try:
-        attempt = db.get(Attempt, attempt_id)
-        if attempt is None or attempt.state not in _OPEN:
-            return
-        set_locale(attempt.language.value)
-        key = _key(attempt)
-        html, untouched = _render(db, attempt)
-        if untouched:
-            _keep(key, html)
-    except Exception:
-        logger.exception("rendering the questions of attempt %s ahead of the start", attempt_id)
-    finally:
-        set_locale(locale)
+
+def questions_html(db: Session, attempt: Attempt) -> Markup:
+    """The attempt's questions for its paper page, in the page's locale."""
+    places = paper_places(db, attempt.id)
+    answers = newest_saves(db, attempt.id)
+    items = item_texts(db, {place.item_version_id for place in places})
+    language, locale, total = attempt.language, get_locale(), len(places)
+    navigator: list[NavigatorEntry] = []
+    sections: list[Markup] = []
+    for place in places:
+        item = items[place.item_version_id]
+        response = answers.get(place.id)
+        if response is None:
+            html = _unanswered_section(place, item, language, total=total, locale=locale)
+            navigator.append(NavigatorEntry(place.position, answered=False, flagged=False))
+        else:
+            view = question_view(place, item, language, response)
+            html = _render_section(
+                q=view, position=place.position, total=total, first=place.position == 1
+            )
+            navigator.append(NavigatorEntry(place.position, view.answered, view.flagged))
+        sections.append(Markup(html))  # noqa: S704 - rendered by the autoescaping environment
+    page = (
+        environment()
+        .get_template(TEMPLATE)
+        .render(
+            navigator=Markup(_navigator_html(navigator, locale=locale)),  # noqa: S704 - rendered
+            sections=sections,
+        )
+    )
+    return Markup(page)  # noqa: S704 - rendered by the autoescaping environment

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.bank.html import clean
@@ -45,7 +45,6 @@ from server.seat.answers import (
     matching_stems,
     ordering_entries,
 )
-from server.seat.closing import current_answers
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ def _markup(html: str) -> Markup:
 
 
 @dataclass(frozen=True)
-class _ItemTexts:
+class ItemTexts:
     """What the page shows of one item version, in every language; never its key."""
 
     type: ItemType
@@ -120,7 +119,7 @@ class _ItemTexts:
 # Item versions never change once made (server.models.bank), and at an exam's start every
 # paper is drawn from the same few hundred: each is read once per process, not once per paper.
 _ITEM_CACHE_SIZE = 4096
-_item_cache: OrderedDict[int, _ItemTexts] = OrderedDict()
+_item_cache: OrderedDict[int, ItemTexts] = OrderedDict()
 _item_cache_lock = threading.Lock()
 
 
@@ -130,7 +129,7 @@ def clear_item_cache() -> None:
         _item_cache.clear()
 
 
-def _item_texts(db: Session, version_ids: set[int]) -> dict[int, _ItemTexts]:
+def item_texts(db: Session, version_ids: set[int]) -> dict[int, ItemTexts]:
     with _item_cache_lock:
         found = {v: _item_cache[v] for v in version_ids if v in _item_cache}
     missing = version_ids - found.keys()
@@ -165,7 +164,7 @@ def _item_texts(db: Session, version_ids: set[int]) -> dict[int, _ItemTexts]:
         ).all()
     )
     read = {
-        v: _ItemTexts(
+        v: ItemTexts(
             type=types[v],
             stems=dict(stems[v]),
             options={option: dict(texts) for option, texts in options[v].items()},
@@ -182,90 +181,141 @@ def _item_texts(db: Session, version_ids: set[int]) -> dict[int, _ItemTexts]:
     return found | read
 
 
+@dataclass(frozen=True)
+class Place:
+    """A question's place on a paper: what its view is made of, besides the student's answer.
+
+    ``option_order`` holds database ids (or a matching item's choice numbers): it stays on the
+    server, and only the view built from it reaches a page.
+    """
+
+    id: int
+    position: int
+    item_version_id: int
+    option_order: tuple[int, ...]
+    discipline: str
+
+
+# Built once: it runs for every paper page.
+_PLACES = (
+    select(
+        PaperQuestion.id,
+        PaperQuestion.position,
+        PaperQuestion.item_version_id,
+        PaperQuestion.option_order,
+        Discipline.name,
+    )
+    .join(Discipline, Discipline.id == PaperQuestion.discipline_id)
+    .where(PaperQuestion.attempt_id == bindparam("attempt_id"))
+    .order_by(PaperQuestion.position)
+)
+
+
+def paper_places(db: Session, attempt_id: int) -> list[Place]:
+    return [
+        Place(id, position, version_id, tuple(order), discipline)
+        for id, position, version_id, order, discipline in db.execute(
+            _PLACES, {"attempt_id": attempt_id}
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A question's newest save, as its view shows it."""
+
+    answer: Any
+    flagged: bool
+
+
+_SAVES = (
+    select(Response.paper_question_id, Response.answer, Response.flagged)
+    .where(Response.attempt_id == bindparam("attempt_id"))
+    .order_by(Response.seq)
+)
+
+
+def newest_saves(db: Session, attempt_id: int) -> dict[int, Saved]:
+    """Each question's newest save (by sequence number), by ``paper_questions.id``."""
+    return {
+        question_id: Saved(answer, flagged)
+        for question_id, answer, flagged in db.execute(_SAVES, {"attempt_id": attempt_id})
+    }
+
+
+def question_view(
+    place: Place, item: ItemTexts, language: Language, response: Saved | None
+) -> QuestionView:
+    """The question at ``place`` as the student sees it, with ``response``, its newest save."""
+    stored: Any = response.answer if response else None
+    item_type = item.type
+    common: dict[str, Any] = {
+        "position": place.position,
+        "discipline": place.discipline,
+        "multiple": item_type == ItemType.MULTIPLE_RESPONSE,
+        "stem": _markup(_pick(item.stems, language)),
+        "flagged": response.flagged if response else False,
+        "answered": is_answered(stored),
+    }
+    content = item.content or {}
+    if item_type in CHOICE_TYPES:
+        return QuestionView(
+            kind="choice",
+            options=tuple(
+                OptionView(id=number, text=_markup(_pick(item.options[option_id], language)))
+                for number, option_id in enumerate(place.option_order, start=1)
+            ),
+            answer=choice_numbers(place.option_order, stored),
+            **common,
+        )
+    if item_type in TEXT_TYPES:
+        typed = stored.get("text") if isinstance(stored, dict) else None
+        return QuestionView(
+            kind="text",
+            options=(),
+            answer=(),
+            numerical=item_type == ItemType.NUMERICAL,
+            text=typed if isinstance(typed, str) else "",
+            **common,
+        )
+    if item_type == ItemType.MATCHING:
+        choices = matching_choices(content, language)
+        pairs = stored.get("pairs") if isinstance(stored, dict) else None
+        return QuestionView(
+            kind="matching",
+            options=tuple(
+                OptionView(id=choice, text=Markup.escape(choices[choice - 1]))
+                for choice in place.option_order
+                if 1 <= choice <= len(choices)
+            ),
+            answer=(),
+            stems=tuple(_markup(stem) for stem in matching_stems(content, language)),
+            matched={stem: choice for stem, choice in pairs or []},
+            **common,
+        )
+    entries = ordering_entries(content, language)
+    order = stored.get("order") if isinstance(stored, dict) else None
+    return QuestionView(
+        kind="ordering",
+        options=tuple(
+            OptionView(id=entry, text=_markup(entries[entry - 1]))
+            for entry in (order or place.option_order)
+            if 1 <= entry <= len(entries)
+        ),
+        answer=(),
+        start=place.option_order,
+        **common,
+    )
+
+
 def paper_view(db: Session, attempt: Attempt) -> list[QuestionView]:
-    paper = list(
-        db.execute(
-            select(PaperQuestion)
-            .where(PaperQuestion.attempt_id == attempt.id)
-            .order_by(PaperQuestion.position)
-        ).scalars()
-    )
-    items = _item_texts(db, {q.item_version_id for q in paper})
-    disciplines = dict(
-        db.execute(
-            select(Discipline.id, Discipline.name).where(
-                Discipline.id.in_({q.discipline_id for q in paper})
-            )
-        ).all()
-    )
-    answers = current_answers(db, attempt.id)
-    language = attempt.language
-    views = []
-    for question in paper:
-        response = answers.get(question.id)
-        stored: Any = response.answer if response else None
-        item = items[question.item_version_id]
-        item_type = item.type
-        common: dict[str, Any] = {
-            "position": question.position,
-            "discipline": disciplines[question.discipline_id],
-            "multiple": item_type == ItemType.MULTIPLE_RESPONSE,
-            "stem": _markup(_pick(item.stems, language)),
-            "flagged": response.flagged if response else False,
-            "answered": is_answered(stored),
-        }
-        content = item.content or {}
-        if item_type in CHOICE_TYPES:
-            view = QuestionView(
-                kind="choice",
-                options=tuple(
-                    OptionView(id=number, text=_markup(_pick(item.options[option_id], language)))
-                    for number, option_id in enumerate(question.option_order, start=1)
-                ),
-                answer=choice_numbers(question.option_order, stored),
-                **common,
-            )
-        elif item_type in TEXT_TYPES:
-            typed = stored.get("text") if isinstance(stored, dict) else None
-            view = QuestionView(
-                kind="text",
-                options=(),
-                answer=(),
-                numerical=item_type == ItemType.NUMERICAL,
-                text=typed if isinstance(typed, str) else "",
-                **common,
-            )
-        elif item_type == ItemType.MATCHING:
-            choices = matching_choices(content, language)
-            pairs = stored.get("pairs") if isinstance(stored, dict) else None
-            view = QuestionView(
-                kind="matching",
-                options=tuple(
-                    OptionView(id=choice, text=Markup.escape(choices[choice - 1]))
-                    for choice in question.option_order
-                    if 1 <= choice <= len(choices)
-                ),
-                answer=(),
-                stems=tuple(_markup(stem) for stem in matching_stems(content, language)),
-                matched={stem: choice for stem, choice in pairs or []},
-                **common,
-            )
-        else:
-            entries = ordering_entries(content, language)
-            order = stored.get("order") if isinstance(stored, dict) else None
-            view = QuestionView(
-                kind="ordering",
-                options=tuple(
-                    OptionView(id=entry, text=_markup(entries[entry - 1]))
-                    for entry in (order or question.option_order)
-                    if 1 <= entry <= len(entries)
-                ),
-                answer=(),
-                start=tuple(question.option_order),
-                **common,
-            )
-        views.append(view)
-    return views
+    places = paper_places(db, attempt.id)
+    items = item_texts(db, {place.item_version_id for place in places})
+    answers = newest_saves(db, attempt.id)
+    return [
+        question_view(place, items[place.item_version_id], attempt.language, answers.get(place.id))
+        for place in places
+    ]
 
 
 def unanswered_positions(db: Session, attempt_id: int) -> tuple[list[int], int]:

@@ -1,46 +1,154 @@
-"""The paper's questions, rendered at admission and served at the start while nothing is saved."""
+"""The paper's questions: each unanswered one rendered once and served to every paper holding it."""
 
 from __future__ import annotations
 
-import logging
-import re
+import random
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db import utcnow
-from server.i18n import get_locale, set_locale
-from server.models import Attempt, AttemptState, Language, Role
+from server.i18n import set_locale
+from server.models import Attempt, Language, Role
+from server.proctor.service import admit
 from server.seat import questions
+from server.seat.checkin import check_in
 from server.seat.saves import save_answer
+from server.seat.views import paper_view
 from tests import factories
-from tests.seat.conftest import Sitting, sit, waiting
+from tests.seat.conftest import Sitting, _sitting, sit
 from tests.seat.factories import World, create_world, sign_in_at_seat
 
 
-def _refuse_live_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*_args: Any) -> None:
-        raise AssertionError("the questions were rendered live")
+def _count_renderings(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The sections rendered from now on (each call's context)."""
+    rendered: list[Any] = []
+    render = questions._render_section
 
-    monkeypatch.setattr(questions, "paper_view", refuse)
+    def counted(**context: Any) -> str:
+        rendered.append(context)
+        return render(**context)
+
+    monkeypatch.setattr(questions, "_render_section", counted)
+    return rendered
 
 
-def _without_clock(page: str) -> str:
-    return re.sub(r'data-(server-ms|csrf)="[^"]*"|name="csrf_token" value="[^"]*"', "", page)
+def _second_paper(db: Session, settings: Settings, world: World) -> Attempt:
+    """Another student of the world, whose paper is drawn as the first one's (same seed)."""
+    student = world.new_student(db)
+    outcome = check_in(
+        db,
+        settings,
+        seat=world.seats[1],
+        checked=factories.checked_password(db, settings, student.id_code),
+        language=Language.EN,
+        address="10.0.0.2",
+        now=world.start - timedelta(minutes=5),
+        rng=random.Random(11),
+    )
+    assert outcome.attempt is not None
+    admit(
+        db,
+        settings,
+        sitting=_sitting(world),
+        attempt_id=outcome.attempt.id,
+        proctor=factories.create_user(db, role=Role.PROCTOR),
+        late_entry_permitted=False,
+        now=world.start - timedelta(minutes=4),
+    )
+    db.flush()
+    return outcome.attempt
 
 
-def test_the_paper_at_the_start_is_the_one_rendered_at_admission(
-    app: FastAPI,
-    client: TestClient,
+def test_a_kept_section_is_the_question_rendered_for_its_place(db: Session, mixed: Sitting) -> None:
+    set_locale("en")
+    first = questions.questions_html(db, mixed.attempt)  # renders and keeps every section
+    again = questions.questions_html(db, mixed.attempt)  # from the kept ones
+    assert again == first
+    assert "\x00" not in first
+    assert first.count('<section class="question"') == 25
+    for view in paper_view(db, mixed.attempt):  # every kind, each at its own place
+        live = questions._render_section(
+            q=view, position=view.position, total=25, first=view.position == 1
+        )
+        assert live in first
+    assert first.count(" hidden>") == 24  # only the first question shows when the page opens
+
+
+def test_a_second_paper_of_the_same_questions_renders_none(
+    db: Session, settings: Settings, sitting: Sitting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_locale("en")
+    first = questions.questions_html(db, sitting.attempt)
+    second = _second_paper(db, settings, sitting.world)
+    assert [q.item_version_id for q in second.paper] == [
+        q.item_version_id for q in sitting.attempt.paper
+    ]
+    rendered = _count_renderings(monkeypatch)
+    assert questions.questions_html(db, second) == first
+    assert rendered == []
+
+
+def test_saved_questions_are_rendered_with_their_saves_and_the_others_are_kept(
+    db: Session, settings: Settings, sitting: Sitting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_locale("en")
+    questions.questions_html(db, sitting.attempt)
+    sitting.store(db, settings, 1, 1, [1])
+    save_answer(
+        db,
+        settings,
+        attempt=sitting.attempt,
+        start=sitting.start,
+        save=sitting.save(2, 2, [], flagged=True),
+        now=sitting.start + timedelta(minutes=1),
+    )
+    db.flush()
+    rendered = _count_renderings(monkeypatch)
+
+    html = questions.questions_html(db, sitting.attempt)
+    assert sorted(context["position"] for context in rendered) == [1, 2]
+    assert html.count(" checked>") == 2  # question 1's option, question 2's flag
+    assert 'data-goto="1"\n                  class="answered "' in html
+    assert 'data-goto="2"\n                  class=" flagged"' in html
+    assert html.count('class=" "') == 23
+
+
+@pytest.mark.parametrize(
+    ("attempt_language", "page_locale", "heading"),
+    [
+        (Language.KK, "kk", "1-сұрақ (барлығы 25)"),
+        (Language.KK, "ru", "Вопрос 1 из 25"),
+        (Language.RU, "en", "Question 1 of 25"),
+    ],
+)
+def test_a_section_is_kept_for_its_language_and_locale(
     db: Session,
     settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    attempt_language: Language,
+    page_locale: str,
+    heading: str,
+) -> None:
+    world = create_world(db)
+    sitting = sit(db, settings, world, language=attempt_language)
+    other_locale = "en" if page_locale != "en" else "kk"
+    set_locale(other_locale)  # kept for another locale first
+    other_heading = "Question 1 of 25" if other_locale == "en" else "1-сұрақ (барлығы 25)"
+    assert other_heading in questions.questions_html(db, sitting.attempt)
+
+    set_locale(page_locale)
+    html = questions.questions_html(db, sitting.attempt)
+    assert heading in html
+    assert other_heading not in html
+
+
+def test_the_paper_page_at_the_start_shows_every_question(
+    app: Any, client: TestClient, db: Session, settings: Settings
 ) -> None:
     world = create_world(db, start=utcnow() + timedelta(minutes=5))
     assert sign_in_at_seat(client, settings, world).status_code == 303
@@ -54,93 +162,11 @@ def test_the_paper_at_the_start_is_the_one_rendered_at_admission(
             data={"csrf_token": factories.csrf(proctor_client)},
         )
     assert admitted.status_code == 200
-    db.refresh(attempt)
-    assert attempt.state == AttemptState.ADMITTED
     world.exam.scheduled_start = utcnow() - timedelta(seconds=1)  # the exam has started
     db.flush()
 
-    with monkeypatch.context() as patched:
-        _refuse_live_rendering(patched)
-        at_the_start = client.get("/exam")
-    assert at_the_start.status_code == 200
-    assert at_the_start.text.count('<section class="question"') == 25
-
-    questions.forget_rendered()
-    live = client.get("/exam")
-    assert _without_clock(at_the_start.text) == _without_clock(live.text)
-
-
-def test_a_saved_answer_is_shown_not_the_rendering(
-    db: Session, settings: Settings, sitting: Sitting, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    set_locale("en")
-    before = questions.questions_html(db, sitting.attempt)
-    assert "checked" not in before
-    save_answer(
-        db,
-        settings,
-        attempt=sitting.attempt,
-        start=sitting.start,
-        save=sitting.save(1, 1, [1]),
-        now=sitting.start + timedelta(minutes=1),
-    )
-    db.flush()
-
-    after = questions.questions_html(db, sitting.attempt)
-    assert after.count(" checked>") == 1
-    with monkeypatch.context() as patched:
-        _refuse_live_rendering(patched)
-        with pytest.raises(AssertionError, match="rendered live"):
-            questions.questions_html(db, sitting.attempt)
-
-
-@pytest.mark.parametrize(
-    ("attempt_language", "page_locale", "heading"),
-    [
-        (Language.KK, "kk", "1-сұрақ (барлығы 25)"),
-        (Language.KK, "ru", "Вопрос 1 из 25"),
-        (Language.RU, "en", "Question 1 of 25"),
-    ],
-)
-def test_a_rendering_serves_only_its_language(
-    db: Session,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-    attempt_language: Language,
-    page_locale: str,
-    heading: str,
-) -> None:
-    sitting = sit(db, settings, create_world(db), language=attempt_language)
-    set_locale("en")  # the proctor's page that admitted the student
-    questions.prepare(db, sitting.attempt.id)
-
-    set_locale(page_locale)
-    rendered_for_this_page = page_locale == attempt_language.value
-    with monkeypatch.context() as patched:
-        if rendered_for_this_page:
-            _refuse_live_rendering(patched)
-        html = questions.questions_html(db, sitting.attempt)
-    assert heading in html
-
-
-def test_nothing_is_rendered_for_an_attempt_not_admitted(
-    db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    world: World = create_world(db)
-    attempt = waiting(db, settings, world)
-    questions.prepare(db, attempt.id)
-    _refuse_live_rendering(monkeypatch)
-    set_locale(attempt.language.value)
-    with pytest.raises(AssertionError, match="rendered live"):
-        questions.questions_html(db, attempt)
-
-
-def test_a_failed_rendering_is_logged_and_never_raised(
-    db: Session, sitting: Sitting, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    _refuse_live_rendering(monkeypatch)
-    set_locale("ru")
-    with caplog.at_level(logging.ERROR, logger=questions.__name__):
-        questions.prepare(db, sitting.attempt.id)
-    assert f"attempt {sitting.attempt.id}" in caplog.text
-    assert get_locale() == "ru"  # the proctor's page goes on in its own language
+    page = client.get("/exam")
+    assert page.status_code == 200
+    assert page.text.count('<section class="question"') == 25
+    assert page.text.count('<li><button type="button" data-goto=') == 25
+    assert page.text.count('type="radio" name="q25"') >= 2  # the last question's options
