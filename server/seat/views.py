@@ -213,8 +213,8 @@ _PLACES = (
 
 def paper_places(db: Session, attempt_id: int) -> list[Place]:
     return [
-        Place(id, position, version_id, tuple(order), discipline)
-        for id, position, version_id, order, discipline in db.execute(
+        Place(place_id, position, version_id, tuple(order), discipline)
+        for place_id, position, version_id, order, discipline in db.execute(
             _PLACES, {"attempt_id": attempt_id}
         )
     ]
