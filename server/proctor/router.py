@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,6 +14,7 @@ from server.auth.cookies import SessionClaim
 from server.auth.dependencies import PROCTOR_ROLES, ProctorClaim, ProctorUser, claimed_account
 from server.config import Settings
 from server.db import DbSession, utcnow
+from server.db.reader import in_reader
 from server.db.writer import write_job
 from server.errors import NotFound
 from server.models import Room
@@ -20,6 +22,7 @@ from server.proctor import service
 from server.proctor.actions import may_watch, require_room
 from server.proctor.console import done
 from server.seat.links import seat_token
+from server.seat.questions import prepare as prepare_questions
 from server.web import render
 
 router = APIRouter(prefix="/proctor")
@@ -62,7 +65,8 @@ async def admit(
 ) -> Response:
     """Admit one student: at an exam's start 40 proctors admit their rooms of 50 within minutes,
     so the admission (the proctor's account checked with it) is a job of the writer with the
-    saves and sign-ins (``server.db.writer``), not of the shared thread limiter."""
+    saves and sign-ins (``server.db.writer``), and the paper's putting together one of the
+    reader threads (``server.db.reader``): no job of the shared thread limiter."""
     await request.app.state.writer.run(
         admit_in_room,
         exam_id=exam_id,
@@ -72,6 +76,8 @@ async def admit(
         late_entry_permitted=late,
         now=utcnow(),
     )
+    # The student's paper is put together now, in the check-in window, not at the start.
+    await in_reader(request, partial(prepare_questions, attempt_id=attempt_id))
     return done(request, exam_id, room_id)
 
 

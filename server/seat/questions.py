@@ -11,20 +11,31 @@ a cleared answer, a flag) shows it, and is rendered for its page.
 
 Item versions never change once made, and the key holds everything else a section shows, so a
 kept section never goes stale. Sections are kept per process, as many as ``CACHE_SIZE``.
+
+When the students came before the start, their waiting pages all open the paper within the
+same two seconds (``waiting.js``): 2,000 papers put together at once, and the sections' first
+renderings with them, held the start p99 at 9 s at 2,000 where papers made ahead held it at 4 s
+(docs/BENCHMARKS.md). So each admitted student's paper is also put together at the admission,
+in the check-in window (``prepare``), and kept whole (compressed, ~7 KB) while nothing is saved
+on it: at the start the page only puts its header and clock around it. A kept paper is lost
+with the process; then the page puts the paper together from the sections, as on any reload.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from markupsafe import Markup
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from server.i18n import get_locale
-from server.models import Attempt, Language
+from server.i18n import get_locale, set_locale
+from server.models import Attempt, AttemptState, Language, Response
 from server.seat.views import (
     ItemTexts,
     Place,
@@ -34,6 +45,8 @@ from server.seat.views import (
     question_view,
 )
 from server.web import environment
+
+logger = logging.getLogger(__name__)
 
 TEMPLATE = "seat/_questions.html"
 SECTION_TEMPLATE = "seat/_question.html"
@@ -51,7 +64,16 @@ _Key = tuple[int, tuple[int, ...], Language, str, str, int, bool]
 _sections: OrderedDict[_Key, tuple[str, ...]] = OrderedDict()
 # The navigator of a paper nobody has answered, by page locale and paper size.
 _navigators: dict[tuple[str, int], str] = {}
+# Whole papers nobody has saved on, put together at the admission: attempt, language, locale.
+_PaperKey = tuple[int, Language, str]
+_papers: OrderedDict[_PaperKey, bytes] = OrderedDict()
 _lock = threading.Lock()
+
+# Admitted, or already sitting when a latecomer's page opens the paper before this runs.
+_OPEN = frozenset({AttemptState.ADMITTED, AttemptState.IN_PROGRESS})
+
+# Built once: it runs for every paper page at the start.
+_HAS_RESPONSES = select(exists().where(Response.attempt_id == bindparam("attempt_id")))
 
 
 @dataclass(frozen=True)
@@ -64,10 +86,12 @@ class NavigatorEntry:
 
 
 def forget_rendered() -> None:
-    """Forget every kept section (the tests roll back databases whose ids come again)."""
+    """Forget every kept section and paper (the tests roll back databases whose ids come
+    again)."""
     with _lock:
         _sections.clear()
         _navigators.clear()
+        _papers.clear()
 
 
 def _render_section(**context: object) -> str:
@@ -119,8 +143,8 @@ def _unanswered_section(
     return str(place.position).join(parts)
 
 
-def questions_html(db: Session, attempt: Attempt) -> Markup:
-    """The attempt's questions for its paper page, in the page's locale."""
+def _assemble(db: Session, attempt: Attempt) -> tuple[Markup, bool]:
+    """The attempt's questions, and whether none of them has a save (so they may be kept)."""
     places = paper_places(db, attempt.id)
     answers = newest_saves(db, attempt.id)
     items = item_texts(db, {place.item_version_id for place in places})
@@ -148,4 +172,56 @@ def questions_html(db: Session, attempt: Attempt) -> Markup:
             sections=sections,
         )
     )
-    return Markup(page)  # noqa: S704 - rendered by the autoescaping environment
+    return Markup(page), not answers  # noqa: S704 - rendered by the autoescaping environment
+
+
+def _paper_key(attempt: Attempt) -> _PaperKey:
+    return (attempt.id, attempt.language, get_locale())
+
+
+def _keep_paper(key: _PaperKey, html: Markup) -> None:
+    packed = zlib.compress(html.encode(), 6)
+    with _lock:
+        _papers[key] = packed
+        _papers.move_to_end(key)
+        while len(_papers) > CACHE_SIZE:
+            _papers.popitem(last=False)
+
+
+def questions_html(db: Session, attempt: Attempt) -> Markup:
+    """The attempt's questions for its paper page, in the page's locale: the paper kept at the
+    admission while nothing is saved on it, else put together from the sections."""
+    key = _paper_key(attempt)
+    with _lock:
+        packed = _papers.get(key)
+    if packed is not None:
+        if not db.execute(_HAS_RESPONSES, {"attempt_id": attempt.id}).scalar_one():
+            return Markup(zlib.decompress(packed).decode())  # noqa: S704 - assembled here
+        with _lock:
+            _papers.pop(key, None)  # saved on: never served again
+    html, untouched = _assemble(db, attempt)
+    if untouched:
+        _keep_paper(key, html)
+    return html
+
+
+def prepare(db: Session, attempt_id: int) -> None:
+    """Put an admitted attempt's paper together ahead of the start, in its language.
+
+    Runs after the admission has committed, in a read session of the reader threads
+    (``server.db.reader``); a failure here costs only the head start, so it is logged, never
+    raised to the proctor whose admission has already succeeded.
+    """
+    locale = get_locale()
+    try:
+        attempt = db.get(Attempt, attempt_id)
+        if attempt is None or attempt.state not in _OPEN:
+            return
+        set_locale(attempt.language.value)
+        html, untouched = _assemble(db, attempt)
+        if untouched:
+            _keep_paper(_paper_key(attempt), html)
+    except Exception:
+        logger.exception("putting the paper of attempt %s together ahead of the start", attempt_id)
+    finally:
+        set_locale(locale)

@@ -1,8 +1,11 @@
-"""The paper's questions: each unanswered one rendered once and served to every paper holding it."""
+"""The paper's questions: each unanswered one rendered once for every paper holding it, and each
+admitted student's paper put together at the admission."""
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db import utcnow
-from server.i18n import set_locale
+from server.i18n import get_locale, set_locale
 from server.models import Attempt, Language, Role
 from server.proctor.service import admit
 from server.seat import questions
@@ -21,7 +24,7 @@ from server.seat.checkin import check_in
 from server.seat.saves import save_answer
 from server.seat.views import paper_view
 from tests import factories
-from tests.seat.conftest import Sitting, _sitting, sit
+from tests.seat.conftest import Sitting, _sitting, sit, waiting
 from tests.seat.factories import World, create_world, sign_in_at_seat
 
 
@@ -147,8 +150,23 @@ def test_a_section_is_kept_for_its_language_and_locale(
     assert other_heading not in html
 
 
-def test_the_paper_page_at_the_start_shows_every_question(
-    app: Any, client: TestClient, db: Session, settings: Settings
+def _refuse_assembling(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: Any) -> None:
+        raise AssertionError("the paper was put together for the page")
+
+    monkeypatch.setattr(questions, "paper_places", refuse)
+
+
+def _without_clock(page: str) -> str:
+    return re.sub(r'data-(server-ms|csrf)="[^"]*"|name="csrf_token" value="[^"]*"', "", page)
+
+
+def test_the_paper_at_the_start_is_the_one_put_together_at_admission(
+    app: Any,
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = create_world(db, start=utcnow() + timedelta(minutes=5))
     assert sign_in_at_seat(client, settings, world).status_code == 303
@@ -165,8 +183,68 @@ def test_the_paper_page_at_the_start_shows_every_question(
     world.exam.scheduled_start = utcnow() - timedelta(seconds=1)  # the exam has started
     db.flush()
 
-    page = client.get("/exam")
-    assert page.status_code == 200
-    assert page.text.count('<section class="question"') == 25
-    assert page.text.count('<li><button type="button" data-goto=') == 25
-    assert page.text.count('type="radio" name="q25"') >= 2  # the last question's options
+    with monkeypatch.context() as patched:
+        _refuse_assembling(patched)
+        at_the_start = client.get("/exam")
+    assert at_the_start.status_code == 200
+    assert at_the_start.text.count('<section class="question"') == 25
+    assert at_the_start.text.count('<li><button type="button" data-goto=') == 25
+
+    questions.forget_rendered()
+    put_together = client.get("/exam")
+    assert _without_clock(at_the_start.text) == _without_clock(put_together.text)
+
+
+def test_a_kept_paper_is_not_served_once_saved_on(
+    db: Session, settings: Settings, sitting: Sitting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_locale("en")
+    questions.prepare(db, sitting.attempt.id)
+    with monkeypatch.context() as patched:
+        _refuse_assembling(patched)
+        assert "checked" not in questions.questions_html(db, sitting.attempt)
+    sitting.store(db, settings, 1, 1, [1])
+    db.flush()
+
+    assert questions.questions_html(db, sitting.attempt).count(" checked>") == 1
+    with monkeypatch.context() as patched:
+        _refuse_assembling(patched)
+        with pytest.raises(AssertionError, match="put together"):
+            questions.questions_html(db, sitting.attempt)
+
+
+def test_a_paper_is_kept_for_its_language_only(
+    db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sitting = sit(db, settings, create_world(db), language=Language.KK)
+    set_locale("en")  # the proctor's page that admitted the student
+    questions.prepare(db, sitting.attempt.id)
+    assert get_locale() == "en"
+    set_locale("kk")
+    with monkeypatch.context() as patched:
+        _refuse_assembling(patched)
+        assert "1-сұрақ (барлығы 25)" in questions.questions_html(db, sitting.attempt)
+    set_locale("ru")
+    assert "Вопрос 1 из 25" in questions.questions_html(db, sitting.attempt)  # put together
+
+
+def test_nothing_is_kept_for_an_attempt_not_admitted(
+    db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempt = waiting(db, settings, create_world(db))
+    questions.prepare(db, attempt.id)
+    _refuse_assembling(monkeypatch)
+    set_locale(attempt.language.value)
+    with pytest.raises(AssertionError, match="put together"):
+        questions.questions_html(db, attempt)
+
+
+def test_a_failed_preparation_is_logged_and_never_raised(
+    db: Session, sitting: Sitting, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _refuse_assembling(monkeypatch)
+    set_locale("ru")
+    with caplog.at_level(logging.ERROR, logger=questions.__name__):
+        questions.prepare(db, sitting.attempt.id)
+    assert f"attempt {sitting.attempt.id}" in caplog.text
+    assert get_locale() == "ru"  # the proctor's page goes on in its own language
