@@ -8,6 +8,7 @@ student finishing while the sweep runs, close an attempt exactly once.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -74,15 +75,29 @@ _KINDS: dict[ItemType, QuestionKind] = {
 _Accepted = list[tuple[int, Decimal, dict[str, str]]]
 
 
-def current_answers(db: Session, attempt_id: int) -> dict[int, Response]:
-    """The answer to each question: its save with the highest sequence number."""
-    rows = db.execute(
-        select(Response).where(Response.attempt_id == attempt_id).order_by(Response.seq)
-    ).scalars()
-    latest: dict[int, Response] = {}
-    for response in rows:
-        latest[response.paper_question_id] = response
-    return latest
+@dataclass(frozen=True)
+class Saved:
+    """A question's newest save: its answer and its flag."""
+
+    answer: Any
+    flagged: bool
+
+
+# Built once: the paper page and the finish both read it.
+_NEWEST_SAVES = (
+    select(Response.paper_question_id, Response.answer, Response.flagged)
+    .where(Response.attempt_id == bindparam("attempt_id"))
+    .order_by(Response.seq)
+)
+
+
+def current_answers(db: Session, attempt_id: int) -> dict[int, Saved]:
+    """The answer to each question: its save with the highest sequence number, by
+    ``paper_questions.id``."""
+    return {
+        question_id: Saved(answer, flagged)
+        for question_id, answer, flagged in db.execute(_NEWEST_SAVES, {"attempt_id": attempt_id})
+    }
 
 
 def _accepted(db: Session, version_ids: list[int]) -> dict[int, _Accepted]:
@@ -183,11 +198,6 @@ _PAPER_FRACTIONS = (
     .join(PaperQuestion, PaperQuestion.item_version_id == ItemOption.item_version_id)
     .where(PaperQuestion.attempt_id == bindparam("attempt_id"))
 )
-_ANSWERS = (
-    select(Response.paper_question_id, Response.answer)
-    .where(Response.attempt_id == bindparam("attempt_id"))
-    .order_by(Response.seq)
-)
 _STANDING_VIOLATION = select(
     exists().where(Violation.attempt_id == bindparam("attempt_id"), Violation.revoked_at.is_(None))
 )
@@ -240,7 +250,7 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
         accepted = _accepted(
             db, [v for v in keyed if kinds[v] in (ItemType.SHORT_ANSWER, ItemType.NUMERICAL)]
         )
-    answers = {q: answer for q, answer in db.execute(_ANSWERS, {"attempt_id": attempt.id})}
+    answers = {q: saved.answer for q, saved in current_answers(db, attempt.id).items()}
     violation = bool(db.execute(_STANDING_VIOLATION, {"attempt_id": attempt.id}).scalar_one())
     exam = {"exam_id": attempt.exam_id}
     enrolments = {

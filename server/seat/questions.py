@@ -29,6 +29,7 @@ import threading
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import bindparam, exists, select
@@ -36,11 +37,11 @@ from sqlalchemy.orm import Session
 
 from server.i18n import get_locale, set_locale
 from server.models import Attempt, AttemptState, Language, Response
+from server.seat.closing import current_answers
 from server.seat.views import (
     ItemTexts,
     Place,
     item_texts,
-    newest_saves,
     paper_places,
     question_view,
 )
@@ -94,6 +95,15 @@ def forget_rendered() -> None:
         _papers.clear()
 
 
+def _keep(kept: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key``, the least used going first beyond ``CACHE_SIZE``."""
+    with _lock:
+        kept[key] = value
+        kept.move_to_end(key)
+        while len(kept) > CACHE_SIZE:
+            kept.popitem(last=False)
+
+
 def _render_section(**context: object) -> str:
     return environment().get_template(SECTION_TEMPLATE).render(**context)
 
@@ -136,17 +146,14 @@ def _unanswered_section(
         view = question_view(place, item, language, None)
         html = _render_section(q=view, position=_POSITION, total=total, first=first)
         parts = tuple(html.split(_POSITION))
-        with _lock:
-            _sections[key] = parts
-            while len(_sections) > CACHE_SIZE:
-                _sections.popitem(last=False)
+        _keep(_sections, key, parts)
     return str(place.position).join(parts)
 
 
 def _assemble(db: Session, attempt: Attempt) -> tuple[Markup, bool]:
     """The attempt's questions, and whether none of them has a save (so they may be kept)."""
     places = paper_places(db, attempt.id)
-    answers = newest_saves(db, attempt.id)
+    answers = current_answers(db, attempt.id)
     items = item_texts(db, {place.item_version_id for place in places})
     language, locale, total = attempt.language, get_locale(), len(places)
     navigator: list[NavigatorEntry] = []
@@ -180,12 +187,7 @@ def _paper_key(attempt: Attempt) -> _PaperKey:
 
 
 def _keep_paper(key: _PaperKey, html: Markup) -> None:
-    packed = zlib.compress(html.encode(), 6)
-    with _lock:
-        _papers[key] = packed
-        _papers.move_to_end(key)
-        while len(_papers) > CACHE_SIZE:
-            _papers.popitem(last=False)
+    _keep(_papers, key, zlib.compress(html.encode(), 6))
 
 
 def questions_html(db: Session, attempt: Attempt) -> Markup:

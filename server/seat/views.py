@@ -45,6 +45,7 @@ from server.seat.answers import (
     matching_stems,
     ordering_entries,
 )
+from server.seat.closing import Saved, current_answers
 
 
 @dataclass(frozen=True)
@@ -220,29 +221,6 @@ def paper_places(db: Session, attempt_id: int) -> list[Place]:
     ]
 
 
-@dataclass(frozen=True)
-class Saved:
-    """A question's newest save, as its view shows it."""
-
-    answer: Any
-    flagged: bool
-
-
-_SAVES = (
-    select(Response.paper_question_id, Response.answer, Response.flagged)
-    .where(Response.attempt_id == bindparam("attempt_id"))
-    .order_by(Response.seq)
-)
-
-
-def newest_saves(db: Session, attempt_id: int) -> dict[int, Saved]:
-    """Each question's newest save (by sequence number), by ``paper_questions.id``."""
-    return {
-        question_id: Saved(answer, flagged)
-        for question_id, answer, flagged in db.execute(_SAVES, {"attempt_id": attempt_id})
-    }
-
-
 def question_view(
     place: Place, item: ItemTexts, language: Language, response: Saved | None
 ) -> QuestionView:
@@ -311,7 +289,7 @@ def question_view(
 def paper_view(db: Session, attempt: Attempt) -> list[QuestionView]:
     places = paper_places(db, attempt.id)
     items = item_texts(db, {place.item_version_id for place in places})
-    answers = newest_saves(db, attempt.id)
+    answers = current_answers(db, attempt.id)
     return [
         question_view(place, items[place.item_version_id], attempt.language, answers.get(place.id))
         for place in places
