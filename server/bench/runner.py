@@ -559,8 +559,14 @@ def _report(
         "kill": storm.kill,
         "extra": {
             "sections": {
-                name: reports.section(recorder.samples[name])
-                for name in ("admit", "status", "signal", "paper")
+                **{
+                    name: reports.section(recorder.samples[name])
+                    for name in ("admit", "status", "signal", "paper")
+                },
+                **{
+                    f"save_{phase}": reports.section(latencies)
+                    for phase, latencies in storm.saves_by_phase().items()
+                },
             },
             "acknowledged_saves": len(acks),
             "examinees_finished": storm.examinees_finished,

@@ -80,6 +80,8 @@ class Recorder:
     lags_ms: list[float] = field(default_factory=list)
     # (attempt, seq, question position, answer) of every save answered 200.
     acks: list[tuple[int, int, int, tuple[int, ...]]] = field(default_factory=list)
+    # When each of ``samples["save"]`` was made (monotonic), to tell the storm's minutes apart.
+    save_made: list[float] = field(default_factory=list)
     # Every deadline the server told each attempt (window, status and save answers).
     deadlines: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
@@ -469,6 +471,7 @@ class ExamineeRun:
                     (self.attempt_id, entry.seq, entry.question, tuple(entry.answer))
                 )
                 self.recorder.samples["save"].append((_now() - entry.made) * 1000)
+                self.recorder.save_made.append(entry.made)
                 self.pending = [e for e in self.pending if e.seq != entry.seq]
                 continue
             self.recorder.error(f"save: {_refusal(reply)}")
@@ -603,6 +606,18 @@ class StormResult:
     wall_seconds: float
     examinees_finished: int
     kill: dict[str, Any] | None
+    timeline: Timeline
+
+    def saves_by_phase(self) -> dict[str, list[float]]:
+        """The saves' latencies by the minute their answer was made in: the arrivals (sign-ins
+        and starts beside them), the steady phase, and the finish (submits beside them)."""
+        phases: dict[str, list[float]] = {"arrival": [], "steady": [], "finish": []}
+        start, steady_end = self.timeline.start, self.timeline.steady_end
+        samples = self.recorder.samples["save"]
+        for made, latency in zip(self.recorder.save_made, samples, strict=True):
+            phase = "arrival" if made < start else "steady" if made < steady_end else "finish"
+            phases[phase].append(latency)
+        return phases
 
 
 def _cpu_seconds() -> float:
@@ -706,6 +721,7 @@ async def play(setup: StormSetup) -> StormResult:
         wall_seconds=wall_seconds,
         examinees_finished=len(recorder.samples["submit"]),
         kill=kill or None,
+        timeline=timeline,
     )
 
 

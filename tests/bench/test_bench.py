@@ -60,6 +60,10 @@ def test_a_small_storm_completes_without_a_fault() -> None:
     assert report["submit"]["count"] == 50
     # 20 s at one answer every 4–6 s, plus the finish window.
     assert report["save"]["count"] >= 50 * 3
+    # Every save falls in one of the storm's minutes: the arrivals, the steady phase, the finish.
+    phases = [report["extra"]["sections"][f"save_{p}"] for p in ("arrival", "steady", "finish")]
+    assert sum(phase["count"] for phase in phases) == report["save"]["count"]
+    assert phases[1]["count"] > 0
     assert report["errors"] == 0, report["error_kinds"]
     assert report["lost_answers"] == 0
     assert report["deadlines_moved"] is False
