@@ -29,8 +29,6 @@ from server.events.store import Envelope, install_publisher
 from server.lane import LaneMiddleware
 from server.middleware import RequestContextMiddleware
 from server.proctor.live import Dispatcher
-from server.proctor.service import STATE_NAMES
-from server.proctor.violations import VIOLATION_NAMES
 from server.seat.errors import SeatRefusal
 from server.seat.sweeper import deadline_sweeper
 from server.web import STATIC_DIR, render
@@ -117,14 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             owns_engine = False
         broker = make_broker(settings.redis_url)
-        app.state.dispatcher = Dispatcher(
-            app.state.sessionmaker,
-            {
-                "timezone": settings.timezone,
-                "state_names": STATE_NAMES,
-                "violation_names": VIOLATION_NAMES,
-            },
-        )
+        app.state.dispatcher = Dispatcher(app.state.sessionmaker, timezone=settings.timezone)
         await broker.start(app.state.dispatcher.deliver, app.state.dispatcher.resync)
         install_publisher(broker.publish)
         # A test's second client of the same application starts and ends its own writer and

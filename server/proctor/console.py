@@ -1,7 +1,7 @@
 """The live proctor console: the room's page, its websocket, and the actions on it.
 
 The page renders the grid from the database; the websocket then keeps it current with frames
-rendered by this process's room hub (``live``) from the same template parts, so what a reload
+rendered by this process's room hub (``live``) from the same parts (``frames``), so what a reload
 shows and what the socket pushes cannot drift apart. Actions are plain form posts (they work
 without script) that answer with a redirect, or with JSON when the console's script sends them.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -22,7 +22,7 @@ from server.db import DbSession, utcnow
 from server.events.store import Envelope
 from server.i18n import get_locale
 from server.models import Exam, ExamRoom, Room, RoomEvent, User
-from server.proctor import actions, service
+from server.proctor import actions, frames, service
 from server.proctor.grid import load_grid
 from server.proctor.live import LOGGED, Console, Dispatcher, RoomHub
 from server.proctor.violations import VIOLATION_NAMES
@@ -48,15 +48,6 @@ def _sitting(db: DbSession, user: User, exam_id: int, room_id: int) -> Sitting:
     return sitting
 
 
-def console_context(request: Request) -> dict[str, Any]:
-    """What every console frame needs besides the event: names and the clock's zone."""
-    return {
-        "timezone": request.app.state.settings.timezone,
-        "state_names": service.STATE_NAMES,
-        "violation_names": VIOLATION_NAMES,
-    }
-
-
 @router.get("/exams/{exam_id}/rooms/{room_id}")
 def console(
     request: Request, db: DbSession, user: ProctorUser, exam_id: int, room_id: int
@@ -78,7 +69,12 @@ def console(
         sitting=sitting,
         room=db.get_one(Room, room_id),
         grid=grid,
-        logged=[Envelope.of(row) for row in recent if row.kind in LOGGED],
+        grid_html=frames.grid_block(grid),
+        log_html=frames.log_lines(
+            (Envelope.of(row) for row in recent if row.kind in LOGGED),
+            grid,
+            request.app.state.settings.timezone,
+        ),
         url=room_url(exam_id, room_id),
         started=now > sitting.start,
         late_closed=now > late_entry_closes_at(scheduled_start=sitting.start),
@@ -87,7 +83,7 @@ def console(
         violation_kinds=[
             (kind, VIOLATION_NAMES[kind.value], CLAUSES[kind]) for kind in ViolationKind
         ],
-        **console_context(request),
+        timezone=request.app.state.settings.timezone,
     )
 
 

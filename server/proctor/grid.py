@@ -71,7 +71,11 @@ class AttemptCard:
     @property
     def shown_state(self) -> str:
         """The state the card shows: the stored one, or "disconnected" while answering."""
-        return "disconnected" if self.disconnected else self.state.value
+        # ``_value_``, not enum's ``value`` descriptor: the consoles' summary line reads this for
+        # every card of the room at each sign-in, admission and start of the room.
+        if self.online is False and self.state is AttemptState.IN_PROGRESS:
+            return "disconnected"
+        return self.state._value_
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ class RoomGrid:
 
     def counts(self) -> Counter[str]:
         """How many students are in each state, for the console's summary line."""
-        return Counter(a.shown_state for a in self.attempts.values())
+        return Counter([a.shown_state for a in self.attempts.values()])
 
     def apply(self, envelope: Envelope, reload: AttemptCard | None) -> list[int]:
         """Move the grid forward by one event; the seats whose card changed.

@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.events.store import Envelope, events_after
 from server.i18n import set_locale
+from server.proctor import frames
 from server.proctor.grid import PAYLOAD_EVENTS, RoomGrid, load_cards, load_grid
-from server.web import environment
 
 log = logging.getLogger(__name__)
 
-FRAME_TEMPLATE = "proctor/console_frame.html"
 # Events shown in the console's log; a save only moves its seat's card.
 LOGGED = frozenset(
     {
@@ -69,9 +68,10 @@ class Console:
             self.dropped.set()
 
 
-def render_frame(language: str, **context: Any) -> str:
+def render_frame(language: str, **parts: Any) -> str:
+    """A console frame (``frames.frame``) in ``language``."""
     set_locale(language)
-    return environment().get_template(FRAME_TEMPLATE).render(**context)
+    return frames.frame(**parts)
 
 
 def _reloads(envelope: Envelope) -> bool:
@@ -87,13 +87,13 @@ class RoomHub:
         exam_id: int,
         room_id: int,
         start: datetime,
-        context: dict[str, Any],
+        timezone: str,
     ) -> None:
         self._factory = factory
         self.exam_id = exam_id
         self.room_id = room_id
         self._start = start
-        self._context = context
+        self._timezone = timezone
         self.grid: RoomGrid | None = None
         self.ready = asyncio.Event()
         self.consoles: set[Console] = set()
@@ -256,8 +256,7 @@ class RoomHub:
             emitted_ms=envelopes[-1].at_ms,
             grid=None,
             hub_grid=self.grid,
-            now_ms=self._now_ms(),
-            **self._context,
+            timezone=self._timezone,
         )
 
     def grid_frame(self, language: str) -> str:
@@ -273,8 +272,7 @@ class RoomHub:
             emitted_ms=self._now_ms(),
             grid=self.grid,
             hub_grid=self.grid,
-            now_ms=self._now_ms(),
-            **self._context,
+            timezone=self._timezone,
         )
 
     async def close(self) -> None:
@@ -286,9 +284,9 @@ class RoomHub:
 class Dispatcher:
     """Every event this process hears goes to the hub of its room and to the student's page."""
 
-    def __init__(self, factory: sessionmaker[Session], context: dict[str, Any]) -> None:
+    def __init__(self, factory: sessionmaker[Session], *, timezone: str) -> None:
         self._factory = factory
-        self._context = context
+        self._timezone = timezone
         self.hubs: dict[tuple[int, int], RoomHub] = {}
         self.attempt_watchers: dict[int, set[asyncio.Queue[Envelope]]] = {}
 
@@ -296,7 +294,11 @@ class Dispatcher:
         key = (exam_id, room_id)
         if key not in self.hubs:
             self.hubs[key] = RoomHub(
-                self._factory, exam_id=exam_id, room_id=room_id, start=start, context=self._context
+                self._factory,
+                exam_id=exam_id,
+                room_id=room_id,
+                start=start,
+                timezone=self._timezone,
             )
         return self.hubs[key]
 
