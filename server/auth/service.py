@@ -55,8 +55,7 @@ def _check_rate_limit(
 ) -> None:
     window = timedelta(seconds=settings.login_failure_window_seconds)
     since = now - window
-    by_login = repository.failures_since(db, login=login, since=since)
-    by_address = repository.address_failures_since(db, address=address, since=since)
+    by_login, by_address = repository.recent_failures(db, login=login, address=address, since=since)
     if by_login >= settings.login_max_failures:
         oldest = repository.oldest_failure_since(db, login=login, since=since) or now
         minutes = max(1, math.ceil((oldest + window - now).total_seconds() / 60))
@@ -102,11 +101,14 @@ def read_credentials(
     """
     login = login.strip()
     _check_rate_limit(db, settings, login=login, address=address, now=now)
-    user = repository.user_by_login(db, login)
-    if user is None:
+    stored = repository.credentials_of(db, login)
+    if stored is None:
         return StoredCredentials(login=login)
     return StoredCredentials(
-        login=login, user_id=user.id, password_hash=user.password_hash, active=user.is_active
+        login=login,
+        user_id=stored.user_id,
+        password_hash=stored.password_hash,
+        active=stored.active,
     )
 
 

@@ -7,6 +7,7 @@ found, as the check would have.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from server.auth.passwords import KeyDerivation, hash_password, verify_password
 from server.auth.service import check_password, record_sign_in
 from server.config import Settings
 from server.db import utcnow
+from server.errors import TooManyAttempts
 from server.models import AuditEntry, LoginFailure, User
 from tests.factories import PASSWORD, create_user
 
@@ -103,3 +105,64 @@ def test_a_hash_at_old_parameters_is_replaced_by_the_check(db: Session, settings
     assert user.password_hash == checked.new_hash
     assert user.password_hash.startswith("$emtihan-argon2id$v=19$m=19456,t=2,p=1$")
     assert verify_password(user.password_hash, PASSWORD)
+
+
+# The limits at the settings' defaults: 5 failures of one login, or 50 from one address, within
+# 15 minutes; ``age`` is how long before the check each failure was recorded.
+WINDOW = 15 * 60
+
+
+@pytest.mark.parametrize(
+    ("same_login", "same_address", "age", "refused_for"),
+    [
+        (4, 0, 0, None),
+        (5, 0, 0, 15),  # the oldest failure of the window frees the login in 15 minutes
+        (5, 0, 60, 14),
+        (5, 0, WINDOW, 1),  # the window's first instant still counts (at least one minute)
+        (5, 0, WINDOW + 1, None),  # older failures do not count
+        (0, 49, 0, None),  # other logins from the same address
+        (0, 50, 0, 15),
+        (0, 50, WINDOW + 1, None),
+        (4, 49, 0, None),  # the two limits are counted apart
+    ],
+)
+def test_too_many_recent_failures_refuse_the_check(
+    db: Session,
+    settings: Settings,
+    same_login: int,
+    same_address: int,
+    age: int,
+    refused_for: int | None,
+) -> None:
+    user = create_user(db)
+    now = utcnow()
+    at = now - timedelta(seconds=age)
+    db.add_all(LoginFailure(login=user.login, address="10.0.0.9", at=at) for _ in range(same_login))
+    db.add_all(
+        LoginFailure(login=f"other-{n}", address="10.0.0.1", at=at) for n in range(same_address)
+    )
+    db.add(LoginFailure(login=user.login, address="10.0.0.1", at=now - timedelta(hours=1)))
+
+    def check() -> int | None:
+        checked = check_password(
+            db, settings, login=user.login, password=PASSWORD, address="10.0.0.1", now=now
+        )
+        return checked.user_id
+
+    if refused_for is None:
+        assert check() == user.id
+        return
+    with pytest.raises(TooManyAttempts) as refusal:
+        check()
+    assert refusal.value.params == {"minutes": refused_for}
+
+
+@pytest.mark.parametrize("login", ["nobody", ""])
+def test_an_unknown_login_is_checked_and_matches_no_account(
+    db: Session, settings: Settings, login: str
+) -> None:
+    checked = check_password(
+        db, settings, login=login, password=PASSWORD, address="10.0.0.1", now=utcnow()
+    )
+
+    assert checked.user_id is None
