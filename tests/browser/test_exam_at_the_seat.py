@@ -95,7 +95,10 @@ def _stored_answers(server: LiveServer, attempt_id: int) -> int:
 def test_from_the_seat_to_the_result(
     live_server: LiveServerFactory, new_context: NewContext
 ) -> None:
-    server = live_server(demo_starts_in=15)
+    # Time for both sign-ins and the admission before the start, on a loaded machine too (at
+    # 15 s a CI run with other work beside it admitted after the start, and the page went
+    # straight to the paper, past the admitted state this test checks).
+    server = live_server(demo_starts_in=30)
     proctor = _proctor(server, new_context)
     student_context: BrowserContext = new_context()
     page = student_context.new_page()
@@ -105,7 +108,7 @@ def test_from_the_seat_to_the_result(
     _admit(proctor)
     expect(page.get_by_role("status")).to_contain_text("You are admitted", timeout=10_000)
     # At the start the waiting page turns into the paper by itself.
-    expect(page.locator("#attempt")).to_be_visible(timeout=30_000)
+    expect(page.locator("#attempt")).to_be_visible(timeout=45_000)
     expect(page.locator("#link-state")).to_have_text("Saved")
 
     for question in range(1, 11):
