@@ -143,8 +143,13 @@ def role_claim(*roles: Role) -> Callable[..., Any]:
 
 def claimed_account(db: Session, claim: SessionClaim, roles: frozenset[Role]) -> User:
     """The account a claim speaks for, read in ``db``, or the refusal ``require_role`` gives."""
-    user = account_of_claim(db, claim)
-    if user is None:
+    return checked_account(db.get(User, claim.user_id), claim, roles)
+
+
+def checked_account(user: User | None, claim: SessionClaim, roles: frozenset[Role]) -> User:
+    """``user``, read for ``claim``, if the claim still speaks for it and it has one of
+    ``roles``; else the refusal ``require_role`` gives."""
+    if user is None or not speaks_for(claim, user):
         raise NotSignedIn()
     if user.role not in roles:
         raise Forbidden()
@@ -165,11 +170,14 @@ def account_valid(claim: SessionClaim, *, user_id: int, password_hash: str, acti
 def account_of_claim(db: Session, claim: SessionClaim) -> User | None:
     """The account the claim speaks for, read in ``db``, if it still does (``account_valid``)."""
     user = db.get(User, claim.user_id)
-    if user is None or not account_valid(
+    return user if user is not None and speaks_for(claim, user) else None
+
+
+def speaks_for(claim: SessionClaim, user: User) -> bool:
+    """``account_valid`` for an account read as a ``User``."""
+    return account_valid(
         claim, user_id=user.id, password_hash=user.password_hash, active=user.is_active
-    ):
-        return None
-    return user
+    )
 
 
 def claimed_user(request: Request, db: Session) -> User | None:

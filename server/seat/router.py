@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from server.admission.service import reason_texts
 from server.auth.cookies import SessionClaim, write_session
 from server.auth.dependencies import (
+    STUDENT_ROLES,
     MaybeUser,
     Public,
     StudentClaim,
+    checked_account,
     claimed_student,
     claimed_user,
 )
@@ -338,8 +340,9 @@ async def exam_page(request: Request, claim: StudentClaim) -> Response:
 
 def _exam_page(request: Request, claim: SessionClaim, db: Session) -> Response:
     settings = request.app.state.settings
-    user = request.state.user = claimed_student(db, claim)
-    shown = seat_attempts.latest_attempt(db, user)
+    seen = seat_attempts.seat_view(db, claim.user_id)
+    request.state.user = checked_account(seen.user, claim, STUDENT_ROLES)
+    shown = seen.attempt()
     if shown is None:
         return render(request, "seat/no_attempt.html")
     attempt, sitting = shown.attempt, shown.sitting

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.models import Attempt, AttemptState, User
-from server.seat.attempts import latest_attempt
+from server.seat.attempts import latest_attempt, seat_view
 from server.seat.errors import AttemptClosed
 from tests import factories
 from tests.seat.conftest import waiting
@@ -53,15 +53,17 @@ def test_a_student_without_an_attempt_sees_none(db: Session) -> None:
     assert latest_attempt(db, _user(world)) is None
 
 
-def test_the_open_attempt_comes_with_its_sitting_seat_and_room_in_one_statement(
+def test_the_account_and_its_open_attempt_come_with_sitting_seat_and_room_in_one_statement(
     db: Session, settings: Settings
 ) -> None:
     world = create_world(db)
     attempt = waiting(db, settings, world, seat=1)
     user = _user(world)
     with statements(db) as sent:
-        shown = latest_attempt(db, user)
+        seen = seat_view(db, user.id)
+        shown = seen.attempt()
     assert len(sent) == 1
+    assert seen.user is user
     assert shown is not None
     assert shown.attempt.id == attempt.id
     assert (shown.sitting.exam.id, shown.sitting.exam_room.room_id) == (
@@ -108,3 +110,15 @@ def test_an_attempt_in_a_room_the_exam_no_longer_holds_is_closed(
     db.flush()
     with pytest.raises(AttemptClosed):
         latest_attempt(db, _user(world))
+
+
+def test_an_account_without_a_student_or_an_attempt_is_still_read(db: Session) -> None:
+    proctor = factories.create_user(db)
+    seen = seat_view(db, proctor.id)
+    assert seen.user is proctor
+    assert seen.attempt() is None
+
+
+def test_an_unknown_account_is_none(db: Session) -> None:
+    seen = seat_view(db, 10**9)
+    assert (seen.user, seen.attempt()) == (None, None)

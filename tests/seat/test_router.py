@@ -630,3 +630,25 @@ def test_the_finish_page_lists_the_unanswered_places(
     assert confirm.status_code == 200
     assert "24 questions of 25 are unanswered:" in confirm.text
     assert ", ".join(str(place) for place in range(2, 26)) in confirm.text
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["deactivated", "password changed"],
+)
+def test_the_exam_page_refuses_a_session_its_account_no_longer_honours(
+    client: TestClient, db: Session, settings: Settings, late_world: World, change: str
+) -> None:
+    _sign_in_at_seat(client, settings, late_world, Seen())
+    assert client.get("/exam").status_code == 200
+    user = late_world.student.user
+    assert user is not None
+    if change == "deactivated":
+        user.is_active = False
+    else:
+        user.password_hash = "$argon2id$another-hash"
+    db.flush()
+
+    response = client.get("/exam", headers={"Accept": "application/json"})
+
+    assert response.status_code == 401
