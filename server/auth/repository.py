@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from server.db import table_of
@@ -31,18 +30,9 @@ _RECENT_FAILURES = select(
 )
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """What a password check needs of an account."""
-
-    user_id: int
-    password_hash: str
-    active: bool
-
-
-def credentials_of(db: Session, login: str) -> Credentials | None:
-    row = db.execute(_CREDENTIALS, {"login": login}).one_or_none()
-    return Credentials(*row) if row is not None else None
+def credentials_of(db: Session, login: str) -> Row[int, str, bool] | None:
+    """The account's ``id``, ``password_hash`` and ``is_active``, if the login has one."""
+    return db.execute(_CREDENTIALS, {"login": login}).one_or_none()
 
 
 def password_hash_of(db: Session, login: str) -> str | None:

@@ -101,14 +101,14 @@ def read_credentials(
     """
     login = login.strip()
     _check_rate_limit(db, settings, login=login, address=address, now=now)
-    stored = repository.credentials_of(db, login)
-    if stored is None:
+    account = repository.credentials_of(db, login)
+    if account is None:
         return StoredCredentials(login=login)
     return StoredCredentials(
         login=login,
-        user_id=stored.user_id,
-        password_hash=stored.password_hash,
-        active=stored.active,
+        user_id=account.id,
+        password_hash=account.password_hash,
+        active=account.is_active,
     )
 
 

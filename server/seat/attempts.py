@@ -132,11 +132,6 @@ def seat_view(db: Session, user_id: int) -> SeatView:
     return SeatView(user, (attempt, exam, exam_room, seat, room))
 
 
-def latest_attempt(db: Session, user: User) -> SeatAttempt | None:
-    """The attempt the seat shows the student ``user`` (``SeatView.attempt``)."""
-    return seat_view(db, user.id).attempt()
-
-
 def student_of(db: Session, user: User) -> Student | None:
     return db.execute(select(Student).where(Student.user_id == user.id)).scalar_one_or_none()
 
