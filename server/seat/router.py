@@ -47,7 +47,7 @@ from server.db.writer import write_job
 from server.errors import ExamError
 from server.i18n import set_locale
 from server.middleware import content_security_policy
-from server.models import Attempt, Discipline, Exam, Language, Result, Room, Seat, User
+from server.models import Attempt, Discipline, Exam, Language, Result, User
 from server.seat import attempts as seat_attempts
 from server.seat.checkin import SeatCheckIn, check_in_at_seat
 from server.seat.enrolment import SEAT_COOKIE, SeatClaim, enrolled_seat, write_seat_cookie
@@ -64,7 +64,7 @@ from server.seat.seb import (
     headers_of,
     keys_for_seat,
 )
-from server.seat.sittings import current_sitting, next_sitting
+from server.seat.start_page import StartPage, start_page
 from server.seat.views import unanswered_positions
 from server.web import render
 
@@ -75,12 +75,12 @@ def _ms(instant: datetime) -> int:
     return int(instant.timestamp() * 1000)
 
 
-def _seat(request: Request, db: Session, token: str) -> Seat:
+def _start_page(request: Request, db: Session, token: str, now: datetime) -> StartPage:
     seat_id = seat_from_token(request.app.state.settings, token)
-    seat = db.get(Seat, seat_id) if seat_id is not None else None
-    if seat is None:
+    page = start_page(db, seat_id=seat_id, now=now) if seat_id is not None else None
+    if page is None:
         raise UnknownSeat()
-    return seat
+    return page
 
 
 def _address(request: Request) -> str:
@@ -96,9 +96,8 @@ def _sign_in_form(request: Request, *, status_code: int = 200, **context: Any) -
 
 def _sign_in_page(
     request: Request,
-    db: DbSession,
     *,
-    seat: Seat,
+    page: StartPage,
     token: str,
     user: User | None,
     seat_via_cookie: bool = False,
@@ -106,14 +105,13 @@ def _sign_in_page(
     """The start page, behind the Safe Exam Browser check of the exam the room holds now."""
     settings = request.app.state.settings
     now = utcnow()
-    sitting = current_sitting(db, settings, room_id=seat.room_id, now=now)
-    enforce_for_sitting(request, sitting)
+    sitting = page.current(settings, now)
+    enforce(request, sitting.keys if sitting else SebKeys())
     return _sign_in_form(
         request,
-        seat=seat,
-        room=db.get_one(Room, seat.room_id),
+        page=page,
         sitting=sitting,
-        upcoming=None if sitting else next_sitting(db, settings, room_id=seat.room_id, now=now),
+        upcoming=None if sitting else page.upcoming(now),
         token=token,
         error=None,
         id_code="",
@@ -134,8 +132,8 @@ async def seat_page(request: Request, token: str) -> Response:
 
 
 def _seat_page(request: Request, token: str, db: Session) -> Response:
-    seat = _seat(request, db, token)
-    return _sign_in_page(request, db, seat=seat, token=token, user=claimed_user(request, db))
+    page = _start_page(request, db, token, utcnow())
+    return _sign_in_page(request, page=page, token=token, user=claimed_user(request, db))
 
 
 @router.get("/seat", dependencies=[Public])
@@ -144,10 +142,11 @@ def enrolled_seat_page(request: Request, db: DbSession, user: MaybeUser) -> Resp
     settings = request.app.state.settings
     seat = enrolled_seat(db, settings, request.cookies.get(SEAT_COOKIE))
     # The sign-in form posts to the seat link, which the seat cookie stands in for.
+    page = start_page(db, seat_id=seat.id, now=utcnow())
+    assert page is not None  # the seat was read in the same session
     response = _sign_in_page(
         request,
-        db,
-        seat=seat,
+        page=page,
         token=seat_token(settings, seat.id),
         user=user,
         seat_via_cookie=True,
@@ -300,13 +299,13 @@ def _sign_in_again(
     """The sign-in form again, with why the sign-in was refused."""
     settings = request.app.state.settings
     set_locale(language.value)
-    seat = _seat(request, db, token)
+    now = utcnow()
+    page = _start_page(request, db, token, now)
     return _sign_in_form(
         request,
         status_code=error.status_code,
-        seat=seat,
-        room=db.get_one(Room, seat.room_id),
-        sitting=current_sitting(db, settings, room_id=seat.room_id, now=utcnow()),
+        page=page,
+        sitting=page.current(settings, now),
         upcoming=None,
         token=token,
         error=error.translated(),
@@ -320,13 +319,11 @@ def _refused_by_gates(
     request: Request, db: Session, *, token: str, language: Language, outcome: SeatCheckIn
 ) -> Response:
     set_locale(language.value)
-    seat = _seat(request, db, token)
     return render(
         request,
         "seat/refused.html",
         status_code=403,
-        seat=seat,
-        room=db.get_one(Room, seat.room_id),
+        page=_start_page(request, db, token, utcnow()),
         reasons=reason_texts(outcome.refused_reasons or ()),
         token=token,
     )
