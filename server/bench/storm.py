@@ -64,6 +64,7 @@ DRAIN_SECONDS = 30.0  # how long an examinee waits for unsent answers before fin
 WORKSTATION_KEY_SECONDS = 0.12
 
 _ATTEMPT = re.compile(r"/exam/attempts/(\d+)/status")
+_START_MS = re.compile(r'data-start-ms="(\d+)"')
 _OPTION = re.compile(r'name="q(\d+)" value="(\d+)"')
 
 
@@ -106,6 +107,16 @@ def _refusal(reply: Reply) -> str:
         with contextlib.suppress(ValueError, AttributeError):
             code = str(reply.json().get("code") or reply.json().get("error") or "")
     return f"HTTP {reply.status}" + (f" {code}" if code else "")
+
+
+def admitted_in_place(phase: str, status: dict[str, Any], shown_start_ms: int) -> bool:
+    """As ``waiting.js``: a waiting page shows the admission in place, with no new page, when
+    the start is still the one its notice names."""
+    return (
+        phase == "waiting"
+        and status["phase"] == "admitted"
+        and int(status["start_ms"]) == shown_start_ms
+    )
 
 
 async def call(
@@ -293,6 +304,7 @@ class ExamineeRun:
         self.sitting = False
         self.stopped = False
         self.heard = 0.0  # when the server last answered the page (the clock sync's quiet time)
+        self.shown_start_ms = 0  # the start the waiting page's notices name
 
     @property
     def attempt_url(self) -> str:
@@ -338,9 +350,14 @@ class ExamineeRun:
         found = _ATTEMPT.search(page.text)
         assert found is not None
         self.attempt_id = int(found.group(1))
+        self._read_waiting_page(page.text)
         self.recorder.sample("sign_in", began)
         self.proctor.queue.put_nowait(self.attempt_id)
         return True
+
+    def _read_waiting_page(self, text: str) -> None:
+        shown = _START_MS.search(text)
+        self.shown_start_ms = int(shown.group(1)) if shown else 0
 
     async def status(self) -> dict[str, Any] | None:
         began = _now()
@@ -379,10 +396,14 @@ class ExamineeRun:
                 self.recorder.error("waiting: the attempt was closed")
                 return False
             if body["phase"] != phase:
+                in_place = admitted_in_place(phase, body, self.shown_start_ms)
                 phase = body["phase"]
-                await call(
-                    self.recorder, "waiting page", lambda: self.browser.get("/exam"), _is(200)
-                )
+                if not in_place:
+                    page = await call(
+                        self.recorder, "waiting page", lambda: self.browser.get("/exam"), _is(200)
+                    )
+                    if page is not None:
+                        self._read_waiting_page(page.text)
             if phase == "admitted" and opens == float("inf"):
                 start = _now() + body["start_ms"] / 1000 - time.time()
                 opens = start + self.rng.uniform(0, START_SPREAD_SECONDS)

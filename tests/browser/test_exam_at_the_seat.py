@@ -105,8 +105,12 @@ def test_from_the_seat_to_the_result(
     _sign_in_at_seat(page, _seat_link(server))
 
     expect(page.get_by_role("status")).to_contain_text("proctor's list")
+    page.evaluate("window.sameWaitingPage = true")
     _admit(proctor)
     expect(page.get_by_role("status")).to_contain_text("You are admitted", timeout=10_000)
+    # Shown in place, without a reload, and the countdown to the start with it.
+    assert page.evaluate("window.sameWaitingPage === true")
+    expect(page.locator("#starts-in")).to_have_text(re.compile(r"^\d\d:\d\d$"))
     # At the start the waiting page turns into the paper by itself.
     expect(page.locator("#attempt")).to_be_visible(timeout=45_000)
     expect(page.locator("#link-state")).to_have_text("Saved")

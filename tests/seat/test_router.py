@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -652,3 +653,45 @@ def test_the_exam_page_refuses_a_session_its_account_no_longer_honours(
     response = client.get("/exam", headers={"Accept": "application/json"})
 
     assert response.status_code == 401
+
+
+def _between(page: str, pattern: str) -> str:
+    found = re.search(pattern, page, re.DOTALL)
+    assert found is not None, pattern
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    ("language", "admitted"),
+    [("en", "You are admitted."), ("ru", "Вы допущены."), ("kk", "Сіз емтиханға жіберілдіңіз.")],
+)
+def test_the_waiting_page_carries_its_admission_notice(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    language: str,
+    admitted: str,
+) -> None:
+    """The waiting page brings the admitted notice, naming the same start as the status, so
+    ``waiting.js`` shows the admission in place; once admitted, the page shows it itself."""
+    world = create_world(db)
+    seen = Seen()
+    assert _sign_in_at_seat(client, settings, world, seen, language=language).status_code == 303
+    waiting = client.get("/exam").text
+    notice = _between(waiting, r'<template id="admitted-notice">(.*?)</template>')
+    assert notice.startswith(admitted)
+    assert world.start.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M") in notice
+    assert 'class="notice" role="status" id="phase-notice"' in waiting
+    assert '<p id="starts-in-line" hidden>' in waiting
+    attempt = _admit(db, world)
+    status = client.get(f"/exam/attempts/{attempt.id}/status", headers=_headers(client)).json()
+    assert status["phase"] == "admitted"
+    assert int(_between(waiting, r'data-start-ms="(\d+)"')) == status["start_ms"]
+
+    admitted_page = client.get("/exam").text
+    assert "admitted-notice" not in admitted_page
+    shown = _between(
+        admitted_page, r'<p class="notice ok" role="status" id="phase-notice">(.*?)</p>'
+    )
+    assert shown == notice
+    assert '<p id="starts-in-line">' in admitted_page

@@ -2,6 +2,11 @@
  * the student or the exam has started, and reloads into the next phase. The countdown to the
  * start uses the server's clock, like the exam page.
  *
+ * The admission is shown in place, from the notice the page came with: the whole university is
+ * admitted within the same minutes, and a reload of every waiting page then cost the server a
+ * page each (docs/BENCHMARKS.md). Only if the start has moved since the page was made (its
+ * notice names the start) does the page reload for it.
+ *
  * Every student of every lab waits on this page at once, so the polls are spread: each page
  * polls at a random moment of each 4-6 s, and an admitted student's page does not wait for its
  * next poll to open the paper: it reloads at the start itself, at a random moment of the first
@@ -16,9 +21,12 @@
   if (!root) return;
   var phase = root.dataset.phase;
   var startMs = Number(root.dataset.startMs);
+  var shownStartMs = startMs;  // the start the page's notices name
   var offsetMs = Number(root.dataset.serverMs) - Date.now();
   var connection = document.getElementById("connection");
   var startsIn = document.getElementById("starts-in");
+  var notice = document.getElementById("phase-notice");
+  var admittedNotice = document.getElementById("admitted-notice");
   var startTimer = null;
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -38,6 +46,20 @@
     startTimer = window.setTimeout(function () { window.location.reload(); }, wait);
   }
 
+  /* Waiting -> admitted at the start the page names: the admitted notice replaces the waiting
+   * one in the same live region, so a screen reader reads it out. */
+  function admitInPlace(body) {
+    if (phase !== "waiting" || body.phase !== "admitted" || body.start_ms !== shownStartMs || !admittedNotice) {
+      return false;
+    }
+    phase = "admitted";
+    notice.textContent = admittedNotice.content.textContent;
+    notice.classList.add("ok");
+    document.getElementById("starts-in-line").hidden = false;
+    tick();
+    return true;
+  }
+
   function poll() {
     var sentAt = Date.now();
     fetch(root.dataset.statusUrl, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
@@ -48,7 +70,7 @@
       .then(function (body) {
         connection.hidden = true;
         offsetMs = body.server_ms - (sentAt + Date.now()) / 2;
-        if (body.phase !== phase) {
+        if (body.phase !== phase && !admitInPlace(body)) {
           window.location.reload();
           return;
         }
