@@ -239,6 +239,25 @@ def test_nothing_is_kept_for_an_attempt_not_admitted(
         questions.questions_html(db, attempt)
 
 
+def test_nothing_is_prepared_for_a_paper_already_saved_on(
+    db: Session,
+    settings: Settings,
+    sitting: Sitting,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A latecomer's page saved before the admission's preparation ran: its paper shows the
+    save, so no paper is put together at the admission, and the page puts its own together."""
+    sitting.store(db, settings, 1, 1, [1])
+    db.flush()
+    with monkeypatch.context() as patched, caplog.at_level(logging.ERROR):
+        _refuse_assembling(patched)
+        questions.prepare(db, sitting.attempt.id)
+    assert "put together" not in caplog.text  # what a refused assembly logs
+    set_locale(sitting.attempt.language.value)
+    assert questions.questions_html(db, sitting.attempt).count(" checked>") == 1
+
+
 def test_a_failed_preparation_is_logged_and_never_raised(
     db: Session, sitting: Sitting, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
