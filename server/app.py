@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ExamError, handle_exam_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     from server.seat.api import lane as exam_lane
+    from server.seat.router import router as seat_router  # its /exam is on the lane too
 
     # The exam page's own JSON requests (the saves, 400 a second at an exam of 2,000) are
     # answered by the lane, before FastAPI's router (``server.lane``). It runs inside the request
@@ -178,7 +179,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from server.registrar.router import router as registrar_router
     from server.seat.enrol_router import router as enrol_router
     from server.seat.live import router as seat_live_router
-    from server.seat.router import router as seat_router
 
     # A request is matched against the routes in this order, one pattern after another: the
     # exam's own (the seat's pages and the proctors') come first, so they do not pay for every

@@ -29,29 +29,31 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.auth.cookies import SessionClaim, read_session
+from server.auth.cookies import read_session
 from server.auth.dependencies import verify_csrf
 from server.errors import ExamError, NotSignedIn, invalid_input
 from server.models import Role
 
 Body = TypeVar("Body", bound=BaseModel)
-Endpoint = Callable[[Request, SessionClaim, int], Awaitable[Response]]
+# Called with the request, the session's claim and the path's ids by name.
+Endpoint = Callable[..., Awaitable[Response]]
 ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
-# The one path parameter a lane route has: a row id, as many digits as a 64-bit id can have.
-_ID = "(?P<id>[0-9]{1,18})"
+# A lane route's path parameters are row ids: as many digits as a 64-bit id can have.
+_PLACEHOLDER = re.compile(r"\\\{(\w+)\\\}")
 
 
 @dataclass(frozen=True)
 class LaneRoute:
     method: str
-    path: str  # with one ``{name}`` placeholder for the id, as FastAPI writes it
+    path: str  # ``{name}`` for each id, as FastAPI writes it
     roles: frozenset[Role]
     endpoint: Endpoint
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        return re.compile("^" + re.sub(r"\\\{\w+\\\}", _ID, re.escape(self.path)) + "$")
+        ids = _PLACEHOLDER.sub(r"(?P<\1>[0-9]{1,18})", re.escape(self.path))
+        return re.compile(f"^{ids}$")
 
 
 class Lane:
@@ -84,11 +86,13 @@ class LaneMiddleware:
             by_method.setdefault(route.method, []).append((route.pattern, route))
         self._routes: Mapping[str, list[tuple[re.Pattern[str], LaneRoute]]] = by_method
 
-    def _match(self, scope: Scope) -> tuple[LaneRoute, int] | None:
-        for pattern, route in self._routes.get(scope["method"], ()):
+    def _match(self, scope: Scope) -> tuple[LaneRoute, dict[str, int]] | None:
+        # HEAD is answered as GET is, as Starlette's routes do (the server sends no body).
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        for pattern, route in self._routes.get(method, ()):
             found = pattern.match(scope["path"])
             if found is not None:
-                return route, int(found["id"])
+                return route, {name: int(value) for name, value in found.groupdict().items()}
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,14 +100,14 @@ class LaneMiddleware:
         if matched is None:
             await self.app(scope, receive, send)
             return
-        route, row_id = matched
+        route, ids = matched
         request = Request(scope, receive)
         try:
             await verify_csrf(request)
             claim = read_session(request, request.app.state.settings)
             if claim is None:
                 raise NotSignedIn()
-            response = await route.endpoint(request, claim, row_id)
+            response = await route.endpoint(request, claim, **ids)
         except ValidationError as invalid:
             response = await self.on_error(request, invalid_input(invalid.errors()))
         except ExamError as refusal:

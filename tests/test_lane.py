@@ -44,6 +44,16 @@ def _app(settings: Settings, handled: list[int]) -> FastAPI:
         handled.append(note.seq)
         return Response(status_code=204)
 
+    @lane.route("GET", "/things", roles=STUDENTS)
+    async def index(request: Request, claim: SessionClaim) -> Response:
+        handled.append(0)
+        return JSONResponse({"user": claim.user_id})
+
+    @lane.route("GET", "/things/{thing_id}/parts/{part_id}", roles=STUDENTS)
+    async def part(request: Request, claim: SessionClaim, thing_id: int, part_id: int) -> Response:
+        handled.append(part_id)
+        return JSONResponse({"thing": thing_id, "part": part_id})
+
     app = FastAPI()
     app.state.settings = settings
     app.add_middleware(LaneMiddleware, routes=lane.routes, on_error=handle_exam_error)
@@ -90,6 +100,8 @@ def lane_client(settings: Settings, handled: list[int]) -> Iterator[TestClient]:
         ("/things/12/", False),
         ("/things/12/other", False),
         ("/other/12", False),
+        ("/things/12/parts/3", True),
+        ("/things/12/parts/x", False),
     ],
 )
 def test_only_a_route_s_own_paths_take_the_lane(
@@ -97,9 +109,35 @@ def test_only_a_route_s_own_paths_take_the_lane(
 ) -> None:
     response = lane_client.get(path, headers={"Accept": "application/json"})
     assert (handled != []) is lane_answers
-    if lane_answers:
+    if lane_answers and "/parts/" in path:
+        assert response.json() == {"thing": 12, "part": 3}  # each id by its name
+    elif lane_answers:
         assert response.status_code == 200
         assert response.json() == {"user": 7, "thing": int(path.rsplit("/", 1)[1])}
+
+
+@pytest.mark.parametrize(("path", "lane_answers"), [("/things", True), ("/things/", False)])
+def test_a_path_without_ids_takes_the_lane(
+    lane_client: TestClient, handled: list[int], path: str, lane_answers: bool
+) -> None:
+    response = lane_client.get(path)
+    assert (handled == [0]) is lane_answers
+    if lane_answers:
+        assert response.json() == {"user": 7}
+
+
+def test_head_is_answered_as_get(lane_client: TestClient, handled: list[int]) -> None:
+    response = lane_client.head("/things/5")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert handled == [5]
+
+
+def test_a_page_without_a_session_goes_to_the_sign_in(lane_client: TestClient) -> None:
+    lane_client.cookies.delete(SESSION_COOKIE)
+    response = lane_client.get("/things", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/things"
 
 
 def test_other_requests_go_on_to_the_router(lane_client: TestClient) -> None:

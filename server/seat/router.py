@@ -49,6 +49,7 @@ from server.i18n import set_locale
 from server.middleware import content_security_policy
 from server.models import Attempt, Discipline, Exam, Language, Result, User
 from server.seat import attempts as seat_attempts
+from server.seat.api import lane
 from server.seat.checkin import SeatCheckIn, check_in_at_seat
 from server.seat.enrolment import SEAT_COOKIE, SeatClaim, enrolled_seat, write_seat_cookie
 from server.seat.errors import AttemptNotFound, UnknownSeat
@@ -329,9 +330,14 @@ def _refused_by_gates(
     )
 
 
-@router.get("/exam")
-async def exam_page(request: Request, claim: StudentClaim) -> Response:
-    """Whatever the student's attempt is at: waiting, admitted, the paper, the result."""
+@lane.route("GET", "/exam", roles=STUDENT_ROLES)
+async def exam_page(request: Request, claim: SessionClaim) -> Response:
+    """Whatever the student's attempt is at: waiting, admitted, the paper, the result.
+
+    Every student opens it twice in the exam's first minutes (waiting, then the paper): it is
+    answered by the lane (``server.lane``), not FastAPI's router, which cost it 160 µs of
+    dependency solving and route matching a request (docs/BENCHMARKS.md).
+    """
     return await in_reader(request, partial(_exam_page, request, claim))
 
 

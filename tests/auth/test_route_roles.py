@@ -95,6 +95,7 @@ def test_the_lane_serves_the_exam_page_to_students_only(app: FastAPI) -> None:
     declared = sorted((route.method, route.path, route.roles) for route in lane_routes(app))
     students = frozenset({Role.STUDENT})
     assert declared == [
+        ("GET", "/exam", students),
         ("GET", "/exam/attempts/{attempt_id}/status", students),
         ("POST", "/exam/attempts/{attempt_id}/saves", students),
         ("POST", "/exam/attempts/{attempt_id}/signals", students),
