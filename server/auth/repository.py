@@ -8,6 +8,7 @@ from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from server.db import table_of
+from server.db.session import columns
 from server.models import LoginFailure, User
 
 # The reads of every sign-in are built once, as Core statements on the tables: at an exam's
@@ -32,17 +33,17 @@ _RECENT_FAILURES = select(
 
 def credentials_of(db: Session, login: str) -> Row[int, str, bool] | None:
     """The account's ``id``, ``password_hash`` and ``is_active``, if the login has one."""
-    return db.execute(_CREDENTIALS, {"login": login}).one_or_none()
+    return columns(db, _CREDENTIALS, {"login": login}).one_or_none()
 
 
 def password_hash_of(db: Session, login: str) -> str | None:
-    return db.execute(_PASSWORD_HASH, {"login": login}).scalar_one_or_none()
+    return columns(db, _PASSWORD_HASH, {"login": login}).scalar_one_or_none()
 
 
 def recent_failures(db: Session, *, login: str, address: str, since: datetime) -> tuple[int, int]:
     """The failed sign-ins since ``since``: of ``login``, and from ``address``."""
-    by_login, by_address = db.execute(
-        _RECENT_FAILURES, {"login": login, "address": address, "since": since}
+    by_login, by_address = columns(
+        db, _RECENT_FAILURES, {"login": login, "address": address, "since": since}
     ).one()
     return by_login, by_address
 

@@ -27,6 +27,7 @@ from server.auth.dependencies import STUDENT_ROLES, account_valid
 from server.config import Settings
 from server.db import table_of, utcnow
 from server.db.reader import in_reader
+from server.db.session import columns
 from server.db.writer import write_job
 from server.errors import Forbidden, NotSignedIn
 from server.lane import Lane, json_body
@@ -178,8 +179,8 @@ def saving_attempt_of_claim(
 ) -> tuple[_SavingAttempt, datetime, SaveFacts]:
     """``attempt_of_claim`` for a save, and the save's facts: the attempt's columns, its row
     locked until the end of the transaction."""
-    row = db.execute(
-        _SAVE_FACTS, {"attempt_id": attempt_id, "position": save.question, "seq": save.seq}
+    row = columns(
+        db, _SAVE_FACTS, {"attempt_id": attempt_id, "position": save.question, "seq": save.seq}
     ).first()
     if row is None:
         raise AttemptNotFound()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from server.audit.service import record
 from server.config import Settings
+from server.db.session import columns
 from server.events.store import emit
 from server.models import (
     Attempt,
@@ -96,7 +97,7 @@ def current_answers(db: Session, attempt_id: int) -> dict[int, Saved]:
     ``paper_questions.id``."""
     return {
         question_id: Saved(answer, flagged)
-        for question_id, answer, flagged in db.execute(_NEWEST_SAVES, {"attempt_id": attempt_id})
+        for question_id, answer, flagged in columns(db, _NEWEST_SAVES, {"attempt_id": attempt_id})
     }
 
 

@@ -36,6 +36,7 @@ from markupsafe import Markup
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
+from server.db.session import columns
 from server.i18n import get_locale, set_locale
 from server.models import Attempt, AttemptState, Language, Response
 from server.seat.closing import Saved, current_answers
@@ -203,7 +204,7 @@ def questions_html(db: Session, attempt: Attempt) -> Markup:
     with _lock:
         packed = _papers.get(key)
     if packed is not None:
-        if not db.execute(_HAS_RESPONSES, {"attempt_id": attempt.id}).scalar_one():
+        if not columns(db, _HAS_RESPONSES, {"attempt_id": attempt.id}).scalar_one():
             return Markup(zlib.decompress(packed).decode())  # noqa: S704 - assembled here
         with _lock:
             _papers.pop(key, None)  # saved on: never served again
@@ -225,7 +226,7 @@ def prepare(db: Session, attempt_id: int) -> None:
     try:
         # The attempt's language, if it is open and nothing is saved on it: a paper with a save
         # is never kept, so it is not put together here.
-        language = db.execute(_UNTOUCHED_LANGUAGE, {"attempt_id": attempt_id}).scalar()
+        language = columns(db, _UNTOUCHED_LANGUAGE, {"attempt_id": attempt_id}).scalar()
         if language is None:
             return
         set_locale(language.value)

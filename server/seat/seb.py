@@ -37,6 +37,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.db.session import columns
 from server.models import Exam, ExamRoom, Seat
 from server.seat.errors import SebRequired
 from server.seat.sittings import NEAR, Sitting, SittingClock, near_now
@@ -202,7 +203,7 @@ def keys_for_seat(db: Session, settings: Settings, seat_id: int, now: datetime) 
     sitting loaded as objects, after the seat's room in a statement of its own, cost three
     times as much. None for an unknown seat.
     """
-    rows = db.execute(_SEAT_KEYS, {"seat_id": seat_id, **near_now(now)})
+    rows = columns(db, _SEAT_KEYS, {"seat_id": seat_id, **near_now(now)})
     for start, duration_minutes, extra_minutes, config_keys, browser_exam_keys in rows:
         if SittingClock(start, duration_minutes, extra_minutes).holds(settings, now):
             return SebKeys.of(config_keys, browser_exam_keys)

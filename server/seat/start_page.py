@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, join, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.db.session import columns
 from server.models import Exam, ExamRoom, Room, Seat
 from server.rules.timing import ROOM_PREPARATION_BEFORE
 from server.seat.seb import SebKeys
@@ -78,7 +79,7 @@ _START_PAGE = (
 
 def start_page(db: Session, *, seat_id: int, now: datetime) -> StartPage | None:
     """The start page's seat, room and sittings; None for a seat that does not exist."""
-    rows = db.execute(_START_PAGE, {"seat_id": seat_id, **near_now(now)}).all()
+    rows = columns(db, _START_PAGE, {"seat_id": seat_id, **near_now(now)}).all()
     if not rows:
         return None
     sittings = tuple(

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.bank.html import clean
+from server.db.session import columns
 from server.models import (
     Attempt,
     Discipline,
@@ -215,8 +216,8 @@ _PLACES = (
 def paper_places(db: Session, attempt_id: int) -> list[Place]:
     return [
         Place(place_id, position, version_id, tuple(order), discipline)
-        for place_id, position, version_id, order, discipline in db.execute(
-            _PLACES, {"attempt_id": attempt_id}
+        for place_id, position, version_id, order, discipline in columns(
+            db, _PLACES, {"attempt_id": attempt_id}
         )
     ]
 

@@ -14,13 +14,15 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.db import make_sessionmaker
 from server.db.engine import WRITE_INTENT, write_intent
-from server.db.session import after_commit, short_session, unit_of_work
+from server.db.session import after_commit, columns, short_session, unit_of_work
+from server.models import Room
+from tests import factories
 from tests.support.worker import Worker
 
 
@@ -274,3 +276,36 @@ def test_a_short_session_in_a_single_session_app_is_that_session_left_open(
         assert len(opened.sessions) == 1
     finally:
         single.close()
+
+
+# ``columns``: a statement of plain columns on the session's connection, as Session.execute
+# would give it.
+_ROOMS = select(Room.code, Room.id).order_by(Room.code)
+
+
+def test_columns_gives_the_rows_session_execute_gives(db: Session) -> None:
+    factories.create_room(db, code="B-2")
+    factories.create_room(db, code="A-1")
+    assert [tuple(row) for row in columns(db, _ROOMS)] == [tuple(row) for row in db.execute(_ROOMS)]
+    row = columns(db, _ROOMS).first()
+    assert row is not None
+    assert (row.code, row._fields) == ("A-1", ("code", "id"))
+    wanted = select(Room.id).where(Room.code == bindparam("code"))
+    assert (
+        columns(db, wanted, {"code": "B-2"}).scalar_one()
+        == db.execute(wanted, {"code": "B-2"}).scalar_one()
+    )
+
+
+def test_columns_sees_what_the_session_holds_unflushed(db: Session) -> None:
+    db.add(Room(code="C-3", name="C-3"))
+    assert "C-3" in columns(db, select(Room.code)).scalars().all()
+
+
+def test_columns_flushes_nothing_where_autoflush_is_off(db: Session) -> None:
+    """As ``Session.execute``: inside ``no_autoflush`` the pending room is not yet a row."""
+    db.add(Room(code="D-4", name="D-4"))
+    with db.no_autoflush:
+        assert "D-4" not in columns(db, select(Room.code)).scalars().all()
+        assert "D-4" not in db.execute(select(Room.code)).scalars().all()
+    assert "D-4" in columns(db, select(Room.code)).scalars().all()
