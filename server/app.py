@@ -159,8 +159,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_exception_handler(ExamError, handle_exam_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    # The proctor's and the seat's routers put routes on the lane too: the admission, /exam.
+    from server.proctor.router import router as proctor_router
     from server.seat.api import lane as exam_lane
-    from server.seat.router import router as seat_router  # its /exam is on the lane too
+    from server.seat.router import router as seat_router
 
     # The exam page's own JSON requests (the saves, 400 a second at an exam of 2,000) are
     # answered by the lane, before FastAPI's router (``server.lane``). It runs inside the request
@@ -175,7 +177,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from server.proctor.console import registrar_router as violations_router
     from server.proctor.console import router as console_router
     from server.proctor.protocol_router import router as protocol_router
-    from server.proctor.router import router as proctor_router
     from server.registrar.router import router as registrar_router
     from server.seat.enrol_router import router as enrol_router
     from server.seat.live import router as seat_live_router

@@ -15,7 +15,7 @@ from server.app import handle_exam_error
 from server.auth.cookies import CSRF_COOKIE, SESSION_COOKIE, SessionClaim, write_session
 from server.config import Settings
 from server.errors import Conflict
-from server.lane import Lane, LaneMiddleware, json_body
+from server.lane import Lane, LaneMiddleware, form_body, json_body
 from server.middleware import RequestContextMiddleware
 from server.models import Role
 
@@ -24,6 +24,11 @@ STUDENTS = frozenset({Role.STUDENT})
 
 class Note(BaseModel):
     seq: int = Field(ge=1)
+
+
+class Mark(BaseModel):
+    late: bool = False
+    seq: int = Field(1, ge=1)
 
 
 def _app(settings: Settings, handled: list[int]) -> FastAPI:
@@ -43,6 +48,12 @@ def _app(settings: Settings, handled: list[int]) -> FastAPI:
             raise RuntimeError("a bug")
         handled.append(note.seq)
         return Response(status_code=204)
+
+    @lane.route("POST", "/things/{thing_id}/marks", roles=STUDENTS)
+    async def mark(request: Request, claim: SessionClaim, thing_id: int) -> Response:
+        form = await form_body(request, Mark)
+        handled.append(form.seq)
+        return JSONResponse({"late": form.late, "seq": form.seq})
 
     @lane.route("GET", "/things", roles=STUDENTS)
     async def index(request: Request, claim: SessionClaim) -> Response:
@@ -206,6 +217,53 @@ def test_a_body_that_does_not_validate_is_refused_with_the_field(
     assert response.status_code == 422
     assert list(response.json()["fields"]) == [field]
     assert response.json()["fields"][field] == "Бұл мән жарамсыз."
+    assert handled == []
+
+
+@pytest.mark.parametrize(
+    ("form", "answer"),
+    [
+        ({}, {"late": False, "seq": 1}),
+        ({"late": "true"}, {"late": True, "seq": 1}),
+        ({"late": "false", "seq": "4"}, {"late": False, "seq": 4}),
+        ({"late": "on", "other": "x"}, {"late": True, "seq": 1}),  # other fields ignored
+        ({"seq": ["2", "3"]}, {"late": False, "seq": 3}),  # a repeated field: the last
+    ],
+)
+def test_a_form_is_read_into_its_model(
+    lane_client: TestClient, form: dict[str, object], answer: dict[str, object]
+) -> None:
+    """The CSRF token comes in the form itself, as a page's form sends it."""
+    response = lane_client.post(
+        "/things/1/marks",
+        data={"csrf_token": "token", **form},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 200
+    assert response.json() == answer
+
+
+@pytest.mark.parametrize(("form", "field"), [({"late": "perhaps"}, "late"), ({"seq": "0"}, "seq")])
+def test_a_form_that_does_not_validate_is_refused_with_the_field(
+    lane_client: TestClient, handled: list[int], form: dict[str, str], field: str
+) -> None:
+    response = lane_client.post(
+        "/things/1/marks",
+        data={"csrf_token": "token", **form},
+        headers={"Accept": "application/json", "Accept-Language": "ru"},
+    )
+    assert response.status_code == 422
+    assert list(response.json()["fields"]) == [field]
+    assert handled == []
+
+
+def test_a_form_without_the_csrf_token_is_refused(
+    lane_client: TestClient, handled: list[int]
+) -> None:
+    response = lane_client.post(
+        "/things/1/marks", data={"late": "true"}, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 403
     assert handled == []
 
 

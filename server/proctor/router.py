@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from server.auth.cookies import SessionClaim
-from server.auth.dependencies import PROCTOR_ROLES, ProctorClaim, ProctorUser, claimed_account
+from server.auth.dependencies import PROCTOR_ROLES, ProctorUser, claimed_account
 from server.config import Settings
 from server.db import DbSession, utcnow
 from server.db.reader import in_reader
 from server.db.writer import write_job
 from server.errors import NotFound
+from server.lane import form_body
 from server.models import Room
 from server.proctor import service
 from server.proctor.actions import may_watch, require_room
 from server.proctor.console import done
+from server.seat.api import lane
 from server.seat.links import seat_token
 from server.seat.questions import prepare as prepare_questions
 from server.web import render
@@ -54,19 +56,22 @@ def open_room(db: DbSession, user: ProctorUser, exam_id: int, room_id: int) -> R
     return RedirectResponse(_room_url(exam_id, room_id), status_code=303)
 
 
-@router.post("/exams/{exam_id}/rooms/{room_id}/admit/{attempt_id}")
+class AdmitForm(BaseModel):
+    late: bool = False  # the proctor permits a late entry (R 4.4)
+
+
+@lane.route(
+    "POST", "/proctor/exams/{exam_id}/rooms/{room_id}/admit/{attempt_id}", roles=PROCTOR_ROLES
+)
 async def admit(
-    request: Request,
-    claim: ProctorClaim,
-    exam_id: int,
-    room_id: int,
-    attempt_id: int,
-    late: Annotated[bool, Form()] = False,
+    request: Request, claim: SessionClaim, exam_id: int, room_id: int, attempt_id: int
 ) -> Response:
     """Admit one student: at an exam's start 40 proctors admit their rooms of 50 within minutes,
     so the admission (the proctor's account checked with it) is a job of the writer with the
     saves and sign-ins (``server.db.writer``), and the paper's putting together one of the
-    reader threads (``server.db.reader``): no job of the shared thread limiter."""
+    reader threads (``server.db.reader``): no job of the shared thread limiter. It is answered
+    by the lane (``server.lane``), before FastAPI's router and its dependency solving."""
+    late = (await form_body(request, AdmitForm)).late
     await request.app.state.writer.run(
         admit_in_room,
         exam_id=exam_id,

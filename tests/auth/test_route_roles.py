@@ -91,15 +91,19 @@ def lane_routes(app: FastAPI) -> list[LaneRoute]:
     return found
 
 
-def test_the_lane_serves_the_exam_page_to_students_only(app: FastAPI) -> None:
+def test_the_lane_serves_the_exam_page_to_students_and_the_admission_to_proctors(
+    app: FastAPI,
+) -> None:
     declared = sorted((route.method, route.path, route.roles) for route in lane_routes(app))
     students = frozenset({Role.STUDENT})
+    proctors = frozenset({Role.PROCTOR, Role.ADMIN})
     assert declared == [
         ("GET", "/exam", students),
         ("GET", "/exam/attempts/{attempt_id}/status", students),
         ("POST", "/exam/attempts/{attempt_id}/saves", students),
         ("POST", "/exam/attempts/{attempt_id}/signals", students),
         ("POST", "/exam/attempts/{attempt_id}/window", students),
+        ("POST", "/proctor/exams/{exam_id}/rooms/{room_id}/admit/{attempt_id}", proctors),
     ]
     # None of them is also a route of the router, which would never be reached.
     paths = {path for path, _ in all_routes(app)}

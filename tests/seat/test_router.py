@@ -326,6 +326,16 @@ def test_the_proctor_admits_from_the_room_page(
     page = client.get(url)
     assert world.student.id_code in page.text
     assert "PC-01" in page.text
+    # A form that does not validate is refused, in the proctor's language, and admits nobody.
+    refused = client.post(
+        f"{url}/admit/{attempt.id}",
+        data={"csrf_token": factories.csrf(client), "late": "perhaps"},
+        headers={"Accept": "application/json", "Accept-Language": "ru"},
+    )
+    assert refused.status_code == 422
+    assert list(refused.json()["fields"]) == ["late"]
+    db.refresh(attempt)
+    assert attempt.state == AttemptState.WAITING
     response = client.post(f"{url}/admit/{attempt.id}", data={"csrf_token": factories.csrf(client)})
     assert response.status_code == 200
     db.refresh(attempt)
