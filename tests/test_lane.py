@@ -55,6 +55,11 @@ def _app(settings: Settings, handled: list[int]) -> FastAPI:
         handled.append(form.seq)
         return JSONResponse({"late": form.late, "seq": form.seq})
 
+    @lane.route("GET", "/shelves/{token}", public=True, not_tokens=frozenset({"index"}))
+    async def shelf(request: Request, claim: SessionClaim | None, token: str) -> Response:
+        handled.append(len(token))
+        return JSONResponse({"token": token, "user": claim.user_id if claim else None})
+
     @lane.route("GET", "/things", roles=STUDENTS)
     async def index(request: Request, claim: SessionClaim) -> Response:
         handled.append(0)
@@ -69,6 +74,10 @@ def _app(settings: Settings, handled: list[int]) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(LaneMiddleware, routes=lane.routes, on_error=handle_exam_error)
     app.add_middleware(RequestContextMiddleware, settings=settings)
+
+    @app.get("/shelves/index")
+    async def shelves() -> dict[str, str]:
+        return {"answered_by": "router"}
 
     @app.get("/things/{thing_id}/other")
     async def other(thing_id: int) -> dict[str, str]:
@@ -135,6 +144,31 @@ def test_a_path_without_ids_takes_the_lane(
     assert (handled == [0]) is lane_answers
     if lane_answers:
         assert response.json() == {"user": 7}
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("/shelves/MQ.abc-_", {"token": "MQ.abc-_", "user": 7}),
+        ("/shelves/indexes", {"token": "indexes", "user": 7}),
+        ("/shelves/index", {"answered_by": "router"}),  # the router's own literal path
+        ("/shelves/" + "x" * 257, None),  # longer than any token: not the lane's
+    ],
+)
+def test_a_token_is_one_path_segment_given_as_text(
+    lane_client: TestClient, path: str, answer: dict[str, object] | None
+) -> None:
+    response = lane_client.get(path)
+    if answer is None:
+        assert response.status_code == 404
+    else:
+        assert response.json() == answer
+
+
+def test_a_public_route_is_served_without_a_session(lane_client: TestClient) -> None:
+    lane_client.cookies.delete(SESSION_COOKIE)
+    assert lane_client.get("/shelves/MQ.x").json() == {"token": "MQ.x", "user": None}
+    assert lane_client.get("/things/1", headers={"Accept": "application/json"}).status_code == 401
 
 
 def test_head_is_answered_as_get(lane_client: TestClient, handled: list[int]) -> None:
@@ -286,6 +320,9 @@ def test_an_unexpected_error_is_a_server_error(lane_client: TestClient) -> None:
     assert response.status_code == 500
 
 
-def test_a_lane_route_must_declare_its_roles() -> None:
-    with pytest.raises(ValueError, match="signed-in roles"):
-        Lane().route("GET", "/things/{thing_id}", roles=frozenset())
+@pytest.mark.parametrize(
+    ("roles", "public"), [(frozenset(), False), (STUDENTS, True)], ids=["neither", "both"]
+)
+def test_a_lane_route_declares_its_roles_or_is_public(roles: frozenset[Role], public: bool) -> None:
+    with pytest.raises(ValueError, match="declares its roles, or is public"):
+        Lane().route("GET", "/things/{thing_id}", roles=roles, public=public)

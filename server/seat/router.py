@@ -12,10 +12,11 @@ import base64
 import binascii
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,6 +47,7 @@ from server.db.reader import in_reader
 from server.db.writer import write_job
 from server.errors import ExamError
 from server.i18n import set_locale
+from server.lane import form_body, query_body
 from server.middleware import content_security_policy
 from server.models import Attempt, Discipline, Exam, Language, Result, User
 from server.seat import attempts as seat_attempts
@@ -127,8 +129,14 @@ def _sign_in_page(
 # (``server.db.reader``), not in dependencies and a handler that each take a thread job.
 
 
-@router.get("/seat/{token}", dependencies=[Public])
-async def seat_page(request: Request, token: str) -> Response:
+# The seat's sign-in (its start page, the password's key, the sign-in itself) is answered by the
+# lane (``server.lane``), before FastAPI's router: every examinee of the university sends all
+# three within the same minute, and the router's matching and dependency solving cost a form
+# POST 460 µs and a page 160 µs before its own work (docs/BENCHMARKS.md).
+
+
+@lane.route("GET", "/seat/{token}", public=True)
+async def seat_page(request: Request, claim: SessionClaim | None, token: str) -> Response:
     return await in_reader(request, partial(_seat_page, request, token))
 
 
@@ -183,16 +191,19 @@ def _key(text: str) -> bytes | None:
         return b""
 
 
-@router.get("/seat/{token}/password-key", dependencies=[Public])
-async def seat_password_key(
-    request: Request, token: str, id_code: Annotated[str, Query(min_length=1, max_length=64)]
-) -> Response:
+class PasswordKeyQuery(BaseModel):
+    id_code: str = Field(min_length=1, max_length=64)
+
+
+@lane.route("GET", "/seat/{token}/password-key", public=True)
+async def seat_password_key(request: Request, claim: SessionClaim | None, token: str) -> Response:
     """How the sign-in page derives the key of ``id_code``'s password: argon2id's salt and costs.
 
     A login that does not exist gets an answer of the same shape, made up and the same at every
     ask (``passwords.derivation_for``). Nothing here is secret: a guess still costs a full
     argon2id, on the guesser's own machine, and the sign-in's rate limit counts it.
     """
+    id_code = query_body(request, PasswordKeyQuery).id_code
     if seat_from_token(request.app.state.settings, token) is None:
         raise UnknownSeat()
     derivation = await in_reader(
@@ -202,15 +213,16 @@ async def seat_password_key(
     return JSONResponse(derivation.as_json(), headers={"cache-control": "no-store"})
 
 
-@router.post("/seat/{token}", dependencies=[Public])
-async def seat_sign_in(
-    request: Request,
-    token: str,
-    id_code: Annotated[str, Form(min_length=1, max_length=64)],
-    language: Annotated[Language, Form()],
-    password: Annotated[str, Form(max_length=256)] = "",
-    password_key: Annotated[str, Form(max_length=64)] = "",
-) -> Response:
+class SignInForm(BaseModel):
+    id_code: str = Field(min_length=1, max_length=64)
+    language: Language
+    password: str = Field("", max_length=256)
+    password_key: str = Field("", max_length=64)
+
+
+# The router's POST /seat/heartbeat (``server.seat.live``) is not a seat's link.
+@lane.route("POST", "/seat/{token}", public=True, not_tokens=frozenset({"heartbeat"}))
+async def seat_sign_in(request: Request, claim: SessionClaim | None, token: str) -> Response:
     """Sign in at the seat: the password's key or the password first, then the check-in in one
     write.
 
@@ -221,6 +233,8 @@ async def seat_sign_in(
     not in the threads the other pages share, and never while holding the write lock. The SEB
     check and the stored hash are read in a reader job first.
     """
+    form = await form_body(request, SignInForm)
+    id_code, language, password_key = form.id_code, form.language, form.password_key
     seat_id = seat_from_token(request.app.state.settings, token)
     if seat_id is None:
         raise UnknownSeat()
@@ -239,7 +253,7 @@ async def seat_sign_in(
     elif key is not None:
         checked = verify_key_credentials(stored, key)
     else:
-        checked = await in_argon2_thread(partial(verify_credentials, stored, password))
+        checked = await in_argon2_thread(partial(verify_credentials, stored, form.password))
     outcome: SeatCheckIn | None = None
     # Too many failed attempts: refused before anything is written.
     refusal = checked if isinstance(checked, ExamError) else None
