@@ -44,7 +44,7 @@ def columns(
     transaction, past the ORM's layer.
 
     ``Session.execute`` prepares even a select of columns through the ORM's execution context:
-    70-110 µs more a statement, on the reads every exam page, poll and save runs
+    70-110 µs more a statement, on the reads every exam page, sign-in and save runs
     (docs/BENCHMARKS.md). The rows are the same. What the session holds unflushed is flushed
     first, as ``Session.execute``'s autoflush would.
     """

@@ -220,7 +220,7 @@ class SignInForm(BaseModel):
     password_key: str = Field("", max_length=64)
 
 
-# The router's POST /seat/heartbeat (``server.seat.live``) is not a seat's link.
+# The router's POST /seat/heartbeat (``server.seat.enrol_router``) is not a seat's link.
 @lane.route("POST", "/seat/{token}", public=True, not_tokens=frozenset({"heartbeat"}))
 async def seat_sign_in(request: Request, claim: SessionClaim | None, token: str) -> Response:
     """Sign in at the seat: the password's key or the password first, then the check-in in one
