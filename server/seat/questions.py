@@ -16,7 +16,7 @@ When the students came before the start, their waiting pages all open the paper 
 same two seconds (``waiting.js``): 2,000 papers put together at once, and the sections' first
 renderings with them, held the start p99 at 9 s at 2,000 where papers made ahead held it at 4 s
 (docs/BENCHMARKS.md). So each admitted student's paper is also put together at the admission,
-in the check-in window (``prepare``), and kept whole (compressed, ~7 KB) while nothing is saved
+in the check-in window (``prepare``), and kept whole (compressed, ~8 KB) while nothing is saved
 on it: at the start the page only puts its header and clock around it. A kept paper is lost
 with the process; then the page puts the paper together from the sections, as on any reload.
 """
