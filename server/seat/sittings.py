@@ -42,6 +42,10 @@ class SittingClock:
         grace = timedelta(seconds=settings.transport_grace_seconds)
         return self.start - ROOM_PREPARATION_BEFORE <= now <= self.deadline(settings) + grace
 
+    def before_preparation(self, now: datetime) -> bool:
+        """The room's preparation (start − 15 min) has not begun at ``now``."""
+        return self.start - ROOM_PREPARATION_BEFORE > now
+
 
 @dataclass(frozen=True)
 class Sitting:
@@ -115,7 +119,7 @@ def current_sitting(
 def next_sitting(db: Session, settings: Settings, *, room_id: int, now: datetime) -> Sitting | None:
     """The next sitting that has not begun its preparation, to tell a student who is early."""
     for sitting in sittings_in_room(db, settings, room_id=room_id, now=now):
-        if sitting.start - ROOM_PREPARATION_BEFORE > now:
+        if sitting.clock.before_preparation(now):
             return sitting
     return None
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from server.config import Settings
 from server.db.session import columns
 from server.models import Exam, ExamRoom, Room, Seat
-from server.rules.timing import ROOM_PREPARATION_BEFORE
 from server.seat.seb import SebKeys
 from server.seat.sittings import NEAR, SittingClock, near_now
 
@@ -52,7 +51,7 @@ class StartPage:
     def upcoming(self, now: datetime) -> ShownSitting | None:
         """The next sitting that has not begun its preparation, to tell a student who is
         early."""
-        return next((s for s in self.sittings if s.start - ROOM_PREPARATION_BEFORE > now), None)
+        return next((s for s in self.sittings if s.clock.before_preparation(now)), None)
 
 
 # The room's sittings near now, joined to the seat by an outer join: a room with none still
