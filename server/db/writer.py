@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable
 from functools import partial
 from multiprocessing.connection import Connection
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 from sqlalchemy.orm import Session
 
@@ -56,29 +56,48 @@ Settled = tuple["asyncio.Future[Any]", Any, "BaseException | None"]
 MAX_SENT = 256
 
 _JOBS: dict[str, Job[Any]] = {}
+_HEAVY: set[str] = set()  # the names of the jobs registered as heavy
 
 
 def job_name(job: Job[Any]) -> str:
     return f"{job.__module__}:{job.__qualname__}"
 
 
-def write_job(job: Job[T]) -> Job[T]:
-    """Register ``job(db, settings, **arguments)`` to run in the writer.
+@overload
+def write_job(job: Job[T], /) -> Job[T]: ...
+
+
+@overload
+def write_job(*, heavy: bool) -> Callable[[Job[T]], Job[T]]: ...
+
+
+def write_job(job: Job[T] | None = None, /, *, heavy: bool = False) -> Any:
+    """Register ``job(db, settings, **arguments)`` to run in the writer: ``@write_job``, or
+    ``@write_job(heavy=True)`` for a job of several milliseconds, which the writer lets into
+    its groups only a few at a time (``server.db.group_commit.MAX_HEAVY``).
 
     Its arguments and its result (or the exception it raises) cross a process boundary: plain
     values and dataclasses, not ORM objects.
     """
-    _JOBS[job_name(job)] = job
-    return job
+
+    def register(job: Job[T]) -> Job[T]:
+        name = job_name(job)
+        _JOBS[name] = job
+        if heavy:
+            _HEAVY.add(name)
+        return job
+
+    return register if job is None else register(job)
 
 
-def _resolve(name: str) -> Job[Any]:
-    """The registered job of this name, importing its module in a fresh writer process."""
+def _resolve(name: str) -> tuple[Job[Any], bool]:
+    """The registered job of this name and whether it is heavy, importing its module in a
+    fresh writer process."""
     if name not in _JOBS:
         module, _, _ = name.partition(":")
         importlib.import_module(module)
     try:
-        return _JOBS[name]
+        return _JOBS[name], name in _HEAVY
     except KeyError:
         raise LookupError(f"{name} is not a write job") from None
 
@@ -107,8 +126,11 @@ class ThreadWriter:
         self.group_writer.stop()
 
     async def run(self, job: Job[T], /, **arguments: Any) -> T:
-        _resolve(job_name(job))  # the same refusal as the process writer's for an unregistered job
-        return await self.group_writer.write(partial(job, settings=self._settings, **arguments))
+        # The same refusal as the process writer's for an unregistered job.
+        _, heavy = _resolve(job_name(job))
+        return await self.group_writer.write(
+            partial(job, settings=self._settings, **arguments), heavy=heavy
+        )
 
 
 class WriterGone(RuntimeError):
@@ -346,12 +368,12 @@ def _serve(connection: Connection, settings: Settings) -> None:
                 break
             for number, name, arguments in message:
                 try:
-                    job = _resolve(name)
+                    job, heavy = _resolve(name)
                 except LookupError as unknown:
                     send([], [(number, None, unknown)])
                     continue
                 work = partial(job, settings=settings, **arguments)
-                writer.put(Pending(work, settle_for(number)))
+                writer.put(Pending(work, settle_for(number), heavy=heavy))
     finally:
         writer.stop()
         engine.dispose()

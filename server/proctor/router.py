@@ -86,7 +86,7 @@ async def admit(
     return done(request, exam_id, room_id)
 
 
-@write_job
+@write_job(heavy=True)
 def admit_in_room(
     db: Session,
     settings: Settings,

@@ -200,7 +200,7 @@ def check_in(
     return CheckIn(user=user, attempt=attempt)
 
 
-@write_job
+@write_job(heavy=True)
 def check_in_at_seat(
     db: Session,
     settings: Settings,

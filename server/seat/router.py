@@ -433,7 +433,7 @@ async def finish(request: Request, claim: StudentClaim, attempt_id: int) -> Resp
     return RedirectResponse("/exam", status_code=303)
 
 
-@write_job
+@write_job(heavy=True)
 def finish_attempt(
     db: Session,
     settings: Settings,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from server.db import make_sessionmaker
 from server.db.engine import write_intent
-from server.db.group_commit import MAX_TRIES, GroupWriter
+from server.db.group_commit import MAX_HEAVY, MAX_TRIES, GroupWriter
 from server.db.session import after_commit
 from tests.support.aio import run_on_own_thread
 
@@ -319,6 +319,77 @@ def test_stop_stores_what_is_in_line(sqlite_engine: Engine) -> None:
 
     assert run_on_own_thread(scenario()) == [10, 20, 30]
     assert committed_marks(sqlite_engine) == [1, 2, 3]
+
+
+def _marked(ran: list[str], label: str, n: int) -> Callable[[Session], int]:
+    def work(session: Session) -> int:
+        ran.append(label)
+        return _insert(n)(session)
+
+    return work
+
+
+def test_heavy_pieces_join_a_group_a_few_at_a_time_and_light_ones_do_not_wait_for_the_rest(
+    sqlite_engine: Engine,
+) -> None:
+    ran: list[str] = []
+    groups: list[list[str]] = []
+
+    def after_group() -> None:
+        groups.append(ran.copy())
+        ran.clear()
+
+    writer = GroupWriter(make_sessionmaker(write_intent(sqlite_engine)), after_group=after_group)
+    writer.start()
+    heavy = [f"h{i}" for i in range(2 * MAX_HEAVY + 2)]
+    # In arrival order: light pieces among and after the heavy ones.
+    line = [*heavy[:2], "l0", *heavy[2:-2], "l1", *heavy[-2:], "l2"]
+    hold = _Hold()
+
+    async def scenario() -> list[Any]:
+        first = asyncio.ensure_future(writer.write(hold))
+        while not hold.started.is_set():
+            await asyncio.sleep(0.001)
+        lined_up = [
+            asyncio.ensure_future(writer.write(_marked(ran, label, n), heavy=label.startswith("h")))
+            for n, label in enumerate(line, start=1)
+        ]
+        await asyncio.sleep(0.05)
+        hold.release.set()
+        return await asyncio.gather(first, *lined_up)
+
+    try:
+        results = run_on_own_thread(scenario())
+    finally:
+        writer.stop()
+    assert results == [0, *(n * 10 for n in range(1, len(line) + 1))]
+    assert (
+        groups
+        == [
+            [],  # the held piece
+            [*heavy[:MAX_HEAVY], "l0", "l1", "l2"],
+            heavy[MAX_HEAVY : 2 * MAX_HEAVY],
+            heavy[2 * MAX_HEAVY :],
+        ]
+    )
+    assert committed_marks(sqlite_engine) == list(range(1, len(line) + 1))
+
+
+def test_stop_stores_the_heavy_pieces_held_back_too(sqlite_engine: Engine) -> None:
+    writer = GroupWriter(make_sessionmaker(write_intent(sqlite_engine)))
+    writer.start()
+    count = 3 * MAX_HEAVY + 1
+
+    async def scenario() -> list[Any]:
+        lined_up = [
+            asyncio.ensure_future(writer.write(_insert(n), heavy=True)) for n in range(1, count + 1)
+        ]
+        await asyncio.sleep(0)  # each has put its work in line
+        await asyncio.to_thread(writer.stop)
+        return await asyncio.gather(*lined_up)
+
+    assert run_on_own_thread(scenario()) == [n * 10 for n in range(1, count + 1)]
+    assert committed_marks(sqlite_engine) == list(range(1, count + 1))
 
 
 def test_a_writer_that_is_not_running_refuses_work(sqlite_engine: Engine) -> None:

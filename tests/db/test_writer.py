@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from server.config import Settings
+from server.db.group_commit import MAX_HEAVY
 from server.db.writer import MAX_SENT, ProcessWriter, WriterGone
 from server.errors import TooManyAttempts
 from server.events.store import Envelope
@@ -116,6 +117,28 @@ def test_many_jobs_at_once_are_each_answered_with_their_own_result(
 
     assert run_on_own_thread(scenario()) == [n * 10 for n in range(count)]
     assert committed_marks(sqlite_engine) == list(range(count))
+
+
+def test_jobs_registered_as_heavy_join_the_writer_s_groups_a_few_at_a_time(
+    writer: ProcessWriter, sqlite_engine: Engine
+) -> None:
+    count = 2 * MAX_HEAVY + 1
+
+    async def scenario() -> list[int]:
+        busy = asyncio.ensure_future(writer.run(writer_jobs.insert_slowly, n=0, seconds=1.0))
+        await asyncio.sleep(0.3)  # the writer is inside it: the rest line up behind it
+        groups = await asyncio.gather(
+            *(writer.run(writer_jobs.heavy_mark, n=n) for n in range(1, count + 1)),
+            writer.run(writer_jobs.light_mark, n=count + 1),
+        )
+        await busy
+        return list(groups)
+
+    *heavy, light = run_on_own_thread(scenario())
+    first = heavy[0]
+    assert heavy == [first + n // MAX_HEAVY for n in range(count)]
+    assert light == first  # the light job did not wait for the heavy ones after the first few
+    assert committed_marks(sqlite_engine) == list(range(count + 2))
 
 
 def test_a_result_that_cannot_cross_the_pipe_fails_alone(

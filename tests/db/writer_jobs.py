@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -65,3 +66,24 @@ def insert_with_event(db: Session, settings: Settings, *, n: int) -> int:
         now=datetime(2026, 12, 6, tzinfo=UTC),
     )
     return n
+
+
+_GROUPS = itertools.count(1)
+
+
+def _group_of(db: Session, n: int) -> int:
+    """Store mark ``n``; the number of the group (its session) it ran in."""
+    db.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+    if "group" not in db.info:
+        db.info["group"] = next(_GROUPS)
+    return int(db.info["group"])
+
+
+@write_job
+def light_mark(db: Session, settings: Settings, *, n: int) -> int:
+    return _group_of(db, n)
+
+
+@write_job(heavy=True)
+def heavy_mark(db: Session, settings: Settings, *, n: int) -> int:
+    return _group_of(db, n)
