@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVarTuple
+from typing import Annotated, Any, TypeVarTuple, overload
 
 from fastapi import Depends, Request
-from sqlalchemy import CursorResult
+from sqlalchemy import CursorResult, Executable
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
@@ -35,18 +35,33 @@ AfterCommit = Callable[[], None]
 Columns = TypeVarTuple("Columns")
 
 
-def columns(
+# A statement that returns typed rows matches both signatures; the first, typed, wins.
+@overload
+def columns(  # type: ignore[overload-overlap]
     session: Session,
     statement: TypedReturnsRows[*Columns],
     parameters: Mapping[str, Any] | None = None,
-) -> CursorResult[*Columns]:
-    """Run a statement of plain columns (no mapped entity) on the session's connection, in its
-    transaction, past the ORM's layer.
+) -> CursorResult[*Columns]: ...
+
+
+@overload
+def columns(
+    session: Session, statement: Executable, parameters: Mapping[str, Any] | None = None
+) -> CursorResult[Any]: ...
+
+
+def columns(
+    session: Session, statement: Executable, parameters: Mapping[str, Any] | None = None
+) -> CursorResult[Any]:
+    """Run a Core statement of plain columns (no mapped entity), or one that returns none, on
+    the session's connection, in its transaction, past the ORM's layer.
 
     ``Session.execute`` prepares even a select of columns through the ORM's execution context:
-    70-110 µs more a statement, on the reads every exam page, sign-in and save runs
-    (docs/BENCHMARKS.md). The rows are the same. What the session holds unflushed is flushed
-    first, as ``Session.execute``'s autoflush would.
+    70-110 µs more a statement, on the reads every exam page, sign-in and save runs and the
+    writes of every save (docs/BENCHMARKS.md). The rows are the same. What the session holds
+    unflushed is flushed first, as ``Session.execute``'s autoflush would. A statement that
+    writes a mapped table bypasses the ORM's synchronisation of loaded objects, as a Core
+    statement on a ``Table`` does through ``Session.execute`` too.
     """
     if session.autoflush:
         session.flush()

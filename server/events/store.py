@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.db import table_of
+from server.db.session import columns
 from server.models import ExamRoom, RoomEvent
 
 _PENDING = "room_events_pending"
@@ -152,10 +153,10 @@ def emit(
         "new_created_at": now,
     }
     if db.get_bind().dialect.name == "postgresql":
-        event_id, seq = db.execute(_INSERT_NUMBERED_EVENT, values).one()
+        event_id, seq = columns(db, _INSERT_NUMBERED_EVENT, values).one()
     else:
-        seq = db.execute(_NEXT_SEQ, values).scalar_one()
-        event_id = db.execute(_INSERT_EVENT, {**values, "new_seq": seq}).scalar_one()
+        seq = columns(db, _NEXT_SEQ, values).scalar_one()
+        event_id = columns(db, _INSERT_EVENT, {**values, "new_seq": seq}).scalar_one()
     return stored_event(
         db,
         event_id=event_id,

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db import table_of
+from server.db.session import columns
 from server.events.store import NUMBERED_EVENT_SEQ, emit, stored_event
 from server.models import (
     Attempt,
@@ -424,8 +425,8 @@ def save_answer(
     if attempt.room_id is not None and db.get_bind().dialect.name == "postgresql":
         _store_with_event(db, attempt, save, {**response, **counted}, now=now)
         return replace(receipt, status=SaveStatus.SAVED)
-    db.execute(_INSERT_RESPONSE, response)
-    answered = db.execute(_COUNT_SAVE, counted).scalar_one()
+    columns(db, _INSERT_RESPONSE, response)
+    answered = columns(db, _COUNT_SAVE, counted).scalar_one()
     if attempt.room_id is not None:
         emit(
             db,
@@ -444,7 +445,8 @@ def _store_with_event(
 ) -> None:
     """PostgreSQL: the response, the count and the room's event in one statement."""
     assert attempt.room_id is not None
-    answered, event_id, seq = db.execute(
+    answered, event_id, seq = columns(
+        db,
         _STORE_SAVE_WITH_EVENT,
         {
             **written,

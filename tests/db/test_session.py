@@ -14,11 +14,11 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from sqlalchemy import Engine, bindparam, select, text
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.db import make_sessionmaker
+from server.db import make_sessionmaker, table_of
 from server.db.engine import WRITE_INTENT, write_intent
 from server.db.session import after_commit, columns, short_session, unit_of_work
 from server.models import Room
@@ -309,3 +309,19 @@ def test_columns_flushes_nothing_where_autoflush_is_off(db: Session) -> None:
         assert "D-4" not in columns(db, select(Room.code)).scalars().all()
         assert "D-4" not in db.execute(select(Room.code)).scalars().all()
     assert "D-4" in columns(db, select(Room.code)).scalars().all()
+
+
+def test_columns_writes_in_the_session_s_transaction(db: Session) -> None:
+    """A Core INSERT (no rows back) and an UPDATE … RETURNING: seen by the session's next
+    statements, and rolled back with its savepoint."""
+    rooms = table_of(Room)
+    savepoint = db.begin_nested()
+    columns(db, insert(rooms).values(code="E-5", name="E-5"))
+    renamed = columns(
+        db,
+        update(rooms).where(rooms.c.code == "E-5").values(name="E five").returning(rooms.c.name),
+    ).scalar_one()
+    assert renamed == "E five"
+    assert db.execute(select(Room.name).where(Room.code == "E-5")).scalar_one() == "E five"
+    savepoint.rollback()
+    assert db.execute(select(Room.id).where(Room.code == "E-5")).first() is None
