@@ -8,6 +8,7 @@ stored here, so the page can say at once whether, and why not, the student may s
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -117,6 +118,17 @@ def _move_to_seat(db: Session, attempt: Attempt, seat: Seat, now: datetime) -> N
     )
 
 
+def paper_rng() -> random.Random:
+    """The generator of one paper's draw, seeded with 256 bits from the operating system.
+
+    Not ``random.SystemRandom``, which asks the operating system for every number: a paper's
+    sample and thirty shuffles cost 767 µs with it against 104 µs, a fifteenth of a sign-in in
+    the writer (docs/BENCHMARKS.md). The seed is as unguessable; no two papers share a
+    generator, and a paper's orders show far too few of its outputs to recover its state.
+    """
+    return random.Random(secrets.randbits(256))  # noqa: S311 - seeded per paper, above
+
+
 def check_in(
     db: Session,
     settings: Settings,
@@ -179,7 +191,7 @@ def check_in(
     )
     db.add(attempt)
     db.flush()
-    draw_paper(db, attempt=attempt, exam=sitting.exam, rng=rng or random.SystemRandom())
+    draw_paper(db, attempt=attempt, exam=sitting.exam, rng=rng or paper_rng())
     record(
         db,
         actor=user,

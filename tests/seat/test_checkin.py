@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.models import AdmissionDecision, AttemptSignal, AttemptState, Language, PaperQuestion
-from server.seat.checkin import check_in
+from server.seat.checkin import check_in, paper_rng
 from server.seat.errors import (
     CheckInNotOpen,
     EntryClosed,
@@ -180,3 +180,10 @@ def test_a_bank_too_small_for_a_paper_refuses(db: Session, settings: Settings) -
     world = create_world(db, bank_size=24)
     with pytest.raises(PaperNotReady):
         _sign_in(db, settings, world)
+
+
+def test_each_paper_is_drawn_with_a_generator_of_its_own_seeded_by_the_operating_system() -> None:
+    first, second = paper_rng(), paper_rng()
+    # A seeded generator, not SystemRandom (one system call for every number it draws).
+    assert type(first) is random.Random
+    assert [first.getrandbits(64) for _ in range(4)] != [second.getrandbits(64) for _ in range(4)]
