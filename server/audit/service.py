@@ -12,6 +12,7 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from server.db import table_of, utcnow
+from server.db.session import columns
 from server.models import AuditEntry, User
 
 GENESIS_HASH = "0" * 64
@@ -67,7 +68,7 @@ def _tail(db: Session) -> tuple[int, str]:
         return seq, hash_
     appended.clear()
     _lock_tail(db)
-    tail = db.execute(_TAIL).first()
+    tail = columns(db, _TAIL).first()
     return (tail.seq, tail.hash) if tail else (0, GENESIS_HASH)
 
 
@@ -79,9 +80,9 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
         session.info.pop(_APPENDED, None)
 
 
-# On the table, not the mapped class: a check-in appends two entries, and an ORM statement
-# costs its compilation state and an autoflush besides the read (the entries are Core INSERTs,
-# so there is never one of them pending to flush first).
+# On the table, not the mapped class, and run past the ORM's execution layer (``columns``): a
+# check-in appends two entries, and an ORM statement costs its compilation state besides the
+# read (the entries are Core INSERTs, so there is never one of them pending to flush first).
 _audit = table_of(AuditEntry)
 _TAIL = select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)
 _APPEND = insert(_audit)
@@ -116,7 +117,7 @@ def record(
         "prev_hash": prev_hash,
     }
     values["hash"] = entry_hash(**values)
-    db.execute(_APPEND, values)
+    columns(db, _APPEND, values)
     db.info[_APPENDED].append((db.get_transaction(), seq, values["hash"]))
     return AuditEntry(**values)
 
