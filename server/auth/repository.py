@@ -63,4 +63,4 @@ _CLEAR_FAILURES = delete(_FAILURES).where(_FAILURES.c.login == bindparam("login"
 
 
 def clear_failures(db: Session, *, login: str) -> None:
-    db.execute(_CLEAR_FAILURES, {"login": login})
+    columns(db, _CLEAR_FAILURES, {"login": login})

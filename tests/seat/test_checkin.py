@@ -178,8 +178,9 @@ def test_a_room_without_an_exam_now_refuses(db: Session, settings: Settings) -> 
 
 def test_a_bank_too_small_for_a_paper_refuses(db: Session, settings: Settings) -> None:
     world = create_world(db, bank_size=24)
-    with pytest.raises(PaperNotReady):
+    with pytest.raises(PaperNotReady) as refused:
         _sign_in(db, settings, world)
+    assert refused.value.params == {"discipline": world.discipline.name}
 
 
 def test_each_paper_is_drawn_with_a_generator_of_its_own_seeded_by_the_operating_system() -> None:
