@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.admission.service import decide_for_exam
 from server.db import utcnow
+from server.models import AdmissionDecision
 from tests.factories import (
     create_discipline,
     create_enrolment,
@@ -45,6 +47,14 @@ def test_decision_keeps_facts_and_every_reason(db: Session) -> None:
     assert decision.reasons == ["midterm_average_below_50", "tuition_debt"]
     assert decision.facts["ADM-1"]["r1"] == "40.00"
     assert decision.facts["ADM-1"]["tuition_debt"] is True
+    # Stored as returned, in the caller's transaction.
+    stored = db.execute(
+        select(AdmissionDecision).where(AdmissionDecision.id == decision.id)
+    ).scalar_one()
+    assert stored is not decision
+    assert (stored.exam_id, stored.student_id, stored.admitted) == (exam.id, student.id, False)
+    assert (stored.reasons, stored.facts) == (decision.reasons, decision.facts)
+    assert stored.decided_at == decision.decided_at
 
 
 def test_student_of_another_group_is_refused(db: Session) -> None:
