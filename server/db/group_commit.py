@@ -19,12 +19,13 @@ savepoint, as the next groups do until one goes through without a failure.
 While one group commits, the next one gathers, so the groups grow with the load by themselves.
 
 Heavy pieces (a sign-in, an admission, a finish: milliseconds each, against a fraction of one
-for a save) join a group at most ``MAX_HEAVY`` at a time. Every piece of a group is answered at
-its commit, so a save that lined up behind a hundred sign-ins waited for all of them: in the
-sign-in minute of 2,000 examinees the groups grew to 128 pieces and 350–550 ms, and the saves'
-p99 with them (docs/BENCHMARKS.md). The heavy pieces left over go first into the next groups,
-ahead of heavy pieces that arrive later. Taking pieces out of arrival order changes nothing a
-client can tell: none of them was answered yet, so any order is one they could have arrived in.
+for a save) join a group a few at a time (``heavy_allowance``). Every piece of a group is
+answered at its commit, so a save that lined up behind a hundred sign-ins waited for all of
+them: in the sign-in minute of 2,000 examinees the groups grew to 128 pieces and 350–550 ms,
+and the saves' p99 with them (docs/BENCHMARKS.md). The heavy pieces left over go first into
+the next groups, ahead of heavy pieces that arrive later. Taking pieces out of arrival order
+changes nothing a client can tell: none of them was answered yet, so any order is one they
+could have arrived in.
 """
 
 from __future__ import annotations
@@ -52,10 +53,20 @@ Work = Callable[[Session], T]
 # few enough that the first of them does not wait long for the last.
 MAX_GROUP = 128
 
-# The most heavy pieces in one group (above). Four sign-ins cost 16–40 ms of the writer, on a
-# fast or a slow night; a group's commit a few milliseconds, so the heavy pieces still pass at
-# nearly the writer's full speed when they queue.
+# The heavy pieces a group takes (above): four, or an eighth of those held back when more
+# wait. Four sign-ins cost 16–40 ms of the writer, on a fast or a slow night, and a group's
+# commit a few milliseconds. But the saves grow through the sign-in minute, and with them the
+# share of each group that is theirs: four a group then fell behind the arrivals on a slow
+# machine, and the last sign-ins waited up to 5.8 s (docs/BENCHMARKS.md). Taking an eighth of
+# the line drains any line within about eight groups, while it is short a save's group stays
+# short.
 MAX_HEAVY = 4
+HEAVY_DRAIN_GROUPS = 8
+
+
+def heavy_allowance(held: int) -> int:
+    """How many of ``held`` heavy pieces the next group takes."""
+    return min(held, max(MAX_HEAVY, -(-held // HEAVY_DRAIN_GROUPS)))
 
 
 # How often a piece of work that met a deadlock or a serialization failure is tried again, in a
@@ -76,7 +87,7 @@ class Pending(Generic[T]):
     work: Work[T]
     settle: Settle
     tries: int = 1
-    heavy: bool = False  # at most MAX_HEAVY of these in one group
+    heavy: bool = False  # a few of these in one group (heavy_allowance)
 
 
 def _transient(error: BaseException) -> bool:
@@ -166,7 +177,7 @@ class GroupWriter:
 
     async def write(self, work: Work[T], *, heavy: bool = False) -> T:
         """Run ``work`` in the next group (a ``heavy`` one in one of the next groups, as
-        ``MAX_HEAVY`` allows); returns its result once the group has committed.
+        ``heavy_allowance`` allows); returns its result once the group has committed.
 
         An exception raised by ``work`` rolls back its own savepoint and is raised here.
         """
@@ -186,7 +197,7 @@ class GroupWriter:
         self._line.put(pending)
 
     def _run(self) -> None:
-        held: deque[Pending[Any]] = deque()  # heavy pieces beyond MAX_HEAVY, oldest first
+        held: deque[Pending[Any]] = deque()  # heavy pieces not yet in a group, oldest first
         stopping = False
         while not stopping or held:
             arrived: list[Pending[Any]] = []
@@ -195,7 +206,7 @@ class GroupWriter:
                 arrived, stopping = take_group(self._line, MAX_GROUP, wait=not held)
             light = [pending for pending in arrived if not pending.heavy]
             held.extend(pending for pending in arrived if pending.heavy)
-            group = [held.popleft() for _ in range(min(MAX_HEAVY, len(held)))] + light
+            group = [held.popleft() for _ in range(heavy_allowance(len(held)))] + light
             if group:
                 self._write(group)
                 if self._after_group is not None:

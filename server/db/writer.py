@@ -74,7 +74,7 @@ def write_job(*, heavy: bool) -> Callable[[Job[T]], Job[T]]: ...
 def write_job(job: Job[T] | None = None, /, *, heavy: bool = False) -> Any:
     """Register ``job(db, settings, **arguments)`` to run in the writer: ``@write_job``, or
     ``@write_job(heavy=True)`` for a job of several milliseconds, which the writer lets into
-    its groups only a few at a time (``server.db.group_commit.MAX_HEAVY``).
+    its groups only a few at a time (``server.db.group_commit.heavy_allowance``).
 
     Its arguments and its result (or the exception it raises) cross a process boundary: plain
     values and dataclasses, not ORM objects.

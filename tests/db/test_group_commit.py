@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from server.db import make_sessionmaker
 from server.db.engine import write_intent
-from server.db.group_commit import MAX_HEAVY, MAX_TRIES, GroupWriter
+from server.db.group_commit import MAX_HEAVY, MAX_TRIES, GroupWriter, heavy_allowance
 from server.db.session import after_commit
 from tests.support.aio import run_on_own_thread
 
@@ -73,13 +73,20 @@ class _Hold:
         return 0
 
     async def line_up_behind(
-        self, writer: GroupWriter, works: list[Callable[[Session], Any]]
+        self,
+        writer: GroupWriter,
+        works: list[Callable[[Session], Any]],
+        heavy: Callable[[int], bool] = lambda index: False,
     ) -> tuple[asyncio.Future[Any], list[asyncio.Future[Any]]]:
-        """Starts this piece, then puts ``works`` in line behind it."""
+        """Starts this piece, then puts ``works`` in line behind it (``heavy(index)``: whether
+        the work at that index is heavy)."""
         first = asyncio.ensure_future(writer.write(self))
         while not self.started.is_set():
             await asyncio.sleep(0.001)
-        lined_up = [asyncio.ensure_future(writer.write(work)) for work in works]
+        lined_up = [
+            asyncio.ensure_future(writer.write(work, heavy=heavy(index)))
+            for index, work in enumerate(works)
+        ]
         await asyncio.sleep(0.05)
         return first, lined_up
 
@@ -321,17 +328,11 @@ def test_stop_stores_what_is_in_line(sqlite_engine: Engine) -> None:
     assert committed_marks(sqlite_engine) == [1, 2, 3]
 
 
-def _marked(ran: list[str], label: str, n: int) -> Callable[[Session], int]:
-    def work(session: Session) -> int:
-        ran.append(label)
-        return _insert(n)(session)
-
-    return work
-
-
-def test_heavy_pieces_join_a_group_a_few_at_a_time_and_light_ones_do_not_wait_for_the_rest(
-    sqlite_engine: Engine,
-) -> None:
+def _groups_behind_a_held_piece(
+    engine: Engine, line: list[str]
+) -> tuple[list[Any], list[list[str]]]:
+    """Line up pieces labelled ``line`` ("h…" heavy, others light; the n-th stores mark n)
+    behind a held piece, release it: each piece's result and the labels each group ran."""
     ran: list[str] = []
     groups: list[list[str]] = []
 
@@ -339,22 +340,22 @@ def test_heavy_pieces_join_a_group_a_few_at_a_time_and_light_ones_do_not_wait_fo
         groups.append(ran.copy())
         ran.clear()
 
-    writer = GroupWriter(make_sessionmaker(write_intent(sqlite_engine)), after_group=after_group)
+    def marked(label: str, n: int) -> Callable[[Session], int]:
+        def work(session: Session) -> int:
+            ran.append(label)
+            return _insert(n)(session)
+
+        return work
+
+    writer = GroupWriter(make_sessionmaker(write_intent(engine)), after_group=after_group)
     writer.start()
-    heavy = [f"h{i}" for i in range(2 * MAX_HEAVY + 2)]
-    # In arrival order: light pieces among and after the heavy ones.
-    line = [*heavy[:2], "l0", *heavy[2:-2], "l1", *heavy[-2:], "l2"]
     hold = _Hold()
 
     async def scenario() -> list[Any]:
-        first = asyncio.ensure_future(writer.write(hold))
-        while not hold.started.is_set():
-            await asyncio.sleep(0.001)
-        lined_up = [
-            asyncio.ensure_future(writer.write(_marked(ran, label, n), heavy=label.startswith("h")))
-            for n, label in enumerate(line, start=1)
-        ]
-        await asyncio.sleep(0.05)
+        works = [marked(label, n) for n, label in enumerate(line, start=1)]
+        first, lined_up = await hold.line_up_behind(
+            writer, works, heavy=lambda index: line[index].startswith("h")
+        )
         hold.release.set()
         return await asyncio.gather(first, *lined_up)
 
@@ -362,6 +363,16 @@ def test_heavy_pieces_join_a_group_a_few_at_a_time_and_light_ones_do_not_wait_fo
         results = run_on_own_thread(scenario())
     finally:
         writer.stop()
+    return results, groups
+
+
+def test_heavy_pieces_join_a_group_a_few_at_a_time_and_light_ones_do_not_wait_for_the_rest(
+    sqlite_engine: Engine,
+) -> None:
+    heavy = [f"h{i}" for i in range(2 * MAX_HEAVY + 2)]
+    # In arrival order: light pieces among and after the heavy ones.
+    line = [*heavy[:2], "l0", *heavy[2:-2], "l1", *heavy[-2:], "l2"]
+    results, groups = _groups_behind_a_held_piece(sqlite_engine, line)
     assert results == [0, *(n * 10 for n in range(1, len(line) + 1))]
     assert (
         groups
@@ -373,6 +384,28 @@ def test_heavy_pieces_join_a_group_a_few_at_a_time_and_light_ones_do_not_wait_fo
         ]
     )
     assert committed_marks(sqlite_engine) == list(range(1, len(line) + 1))
+
+
+@pytest.mark.parametrize(
+    ("held", "taken"),
+    [(0, 0), (1, 1), (4, 4), (5, 4), (32, 4), (33, 5), (40, 5), (41, 6), (80, 10), (1000, 125)],
+)
+def test_a_group_takes_four_heavy_pieces_or_an_eighth_of_a_longer_line(
+    held: int, taken: int
+) -> None:
+    assert heavy_allowance(held) == taken
+
+
+def test_a_long_line_of_heavy_pieces_drains_by_an_eighth_a_group(sqlite_engine: Engine) -> None:
+    count = 10 * MAX_HEAVY
+    _, groups = _groups_behind_a_held_piece(sqlite_engine, ["h"] * count)
+    expected, left = [], count
+    while left:
+        expected.append(heavy_allowance(left))
+        left -= expected[-1]
+    assert expected[0] > MAX_HEAVY  # the line is long enough to be drained faster
+    assert [len(group) for group in groups] == [0, *expected]
+    assert committed_marks(sqlite_engine) == list(range(1, count + 1))
 
 
 def test_stop_stores_the_heavy_pieces_held_back_too(sqlite_engine: Engine) -> None:
