@@ -122,7 +122,7 @@ def paper_rng() -> random.Random:
     """The generator of one paper's draw, seeded with 256 bits from the operating system.
 
     Not ``random.SystemRandom``, which asks the operating system for every number: a paper's
-    sample and thirty shuffles cost 767 µs with it against 104 µs, a fifteenth of a sign-in in
+    sample and thirty shuffles cost 348 µs with it against 61 µs, a twentieth of a sign-in in
     the writer (docs/BENCHMARKS.md). The seed is as unguessable; no two papers share a
     generator, and a paper's orders show far too few of its outputs to recover its state.
     """
