@@ -90,11 +90,9 @@ def near_now(now: datetime) -> dict[str, datetime]:
 
 
 # Built once: each sign-in reads the room's sittings (the start page, the check-in).
-_IN_ROOM = (
-    select(Exam, ExamRoom)
-    .join(ExamRoom, ExamRoom.exam_id == Exam.id)
-    .where(ExamRoom.room_id == bindparam("room_id"), NEAR)
-    .order_by(Exam.scheduled_start)
+_SITTINGS = select(Exam, ExamRoom).join(ExamRoom, ExamRoom.exam_id == Exam.id)
+_IN_ROOM = _SITTINGS.where(ExamRoom.room_id == bindparam("room_id"), NEAR).order_by(
+    Exam.scheduled_start
 )
 
 
@@ -126,10 +124,8 @@ def next_sitting(db: Session, settings: Settings, *, room_id: int, now: datetime
 
 # Built once: every admission and finish reads its sitting, and building the statement was
 # half of the read (py-spy, the writer in the sign-in minute of 2,000).
-_OF_EXAM_IN_ROOM = (
-    select(Exam, ExamRoom)
-    .join(ExamRoom, ExamRoom.exam_id == Exam.id)
-    .where(Exam.id == bindparam("exam_id"), ExamRoom.room_id == bindparam("room_id"))
+_OF_EXAM_IN_ROOM = _SITTINGS.where(
+    Exam.id == bindparam("exam_id"), ExamRoom.room_id == bindparam("room_id")
 )
 
 
