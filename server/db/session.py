@@ -68,6 +68,15 @@ def columns(
     return session.connection().execute(statement, parameters)
 
 
+def forget_loaded(session: Session, model: type[Any], ident: object) -> None:
+    """Expire the ``model`` object of primary key ``ident`` if the session has it loaded: a
+    statement run through ``columns`` changed its row, and the object would show the old values
+    (and write them back if changed and flushed)."""
+    loaded = session.identity_map.get(session.identity_key(model, ident))
+    if loaded is not None:
+        session.expire(loaded)
+
+
 def after_commit(session: Session, callback: AfterCommit) -> None:
     """Run ``callback`` once the session's transaction has committed (never after a rollback)."""
     session.info.setdefault("after_commit", []).append(callback)

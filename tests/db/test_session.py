@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from server.db import make_sessionmaker, table_of
 from server.db.engine import WRITE_INTENT, write_intent
-from server.db.session import after_commit, columns, short_session, unit_of_work
+from server.db.session import after_commit, columns, forget_loaded, short_session, unit_of_work
 from server.models import Room
 from tests import factories
 from tests.support.worker import Worker
@@ -325,3 +325,15 @@ def test_columns_writes_in_the_session_s_transaction(db: Session) -> None:
     assert db.execute(select(Room.name).where(Room.code == "E-5")).scalar_one() == "E five"
     savepoint.rollback()
     assert db.execute(select(Room.id).where(Room.code == "E-5")).first() is None
+
+
+def test_forget_loaded_makes_the_loaded_object_read_its_row_again(db: Session) -> None:
+    """A Core UPDATE leaves a loaded object's old values until ``forget_loaded``; a key that
+    is not loaded is no error."""
+    room = factories.create_room(db, code="F-6")
+    rooms = table_of(Room)
+    columns(db, update(rooms).where(rooms.c.id == room.id).values(name="F six"))
+    assert room.name == "Lab"
+    forget_loaded(db, Room, room.id)
+    assert room.name == "F six"
+    forget_loaded(db, Room, room.id + 1000)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import Attempt, AttemptState, Language, Role
+from server.errors import NotFound
+from server.models import Attempt, AttemptState, AuditEntry, ExamRoom, Language, Role, RoomEvent
 from server.proctor.grid import load_cards, load_grid
 from server.proctor.service import (
     AdmitTooEarly,
@@ -18,6 +21,7 @@ from server.proctor.service import (
     LateEntryNeedsPermission,
     admit,
 )
+from server.rules.timing import EntryDecision, decide_entry
 from server.seat.attempts import report_signal
 from server.seat.checkin import check_in
 from server.seat.live import record_presence
@@ -36,7 +40,7 @@ def _waiting(db: Session, settings: Settings, world: World) -> Attempt:
 def _admit(
     db: Session, settings: Settings, world: World, attempt: Attempt, *, late: bool, at: timedelta
 ) -> Attempt:
-    return admit(
+    admit(
         db,
         settings,
         sitting=Sitting(exam=world.exam, exam_room=world.exam_room),
@@ -45,6 +49,7 @@ def _admit(
         late_entry_permitted=late,
         now=world.start + at,
     )
+    return attempt
 
 
 def test_the_waiting_list_shows_name_id_code_and_seat(db: Session, settings: Settings) -> None:
@@ -134,6 +139,76 @@ def test_late_entry_needs_the_proctors_permission(db: Session, settings: Setting
     assert admitted.deadline == world.start + timedelta(minutes=60)
     with pytest.raises(AlreadyAdmitted):
         _admit(db, settings, world, attempt, late=True, at=timedelta(minutes=30))
+
+
+def test_an_admission_is_audited_and_told_to_the_room(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    attempt = _admit(
+        db, settings, world, _waiting(db, settings, world), late=False, at=timedelta(minutes=-1)
+    )
+    assert attempt.admitted_at == world.start - timedelta(minutes=1)
+    entry = db.execute(
+        select(AuditEntry).where(AuditEntry.action == "attempt.admitted")
+    ).scalar_one()
+    assert (entry.actor_id, entry.subject) == (attempt.admitted_by_id, f"attempt:{attempt.id}")
+    event = db.execute(
+        select(RoomEvent).where(RoomEvent.kind == "admitted", RoomEvent.attempt_id == attempt.id)
+    ).scalar_one()
+    assert (event.actor_id, event.payload) == (attempt.admitted_by_id, {"late": False})
+
+
+def test_an_attempt_of_another_room_or_none_is_not_found(db: Session, settings: Settings) -> None:
+    world = create_world(db)
+    attempt = _waiting(db, settings, world)
+    other_room = factories.create_room(db)
+    elsewhere = Sitting(
+        exam=world.exam, exam_room=ExamRoom(exam_id=world.exam.id, room_id=other_room.id)
+    )
+    for sitting, attempt_id in (
+        (elsewhere, attempt.id),
+        (Sitting(exam=world.exam, exam_room=world.exam_room), attempt.id + 1000),
+    ):
+        with pytest.raises(NotFound):
+            admit(
+                db,
+                settings,
+                sitting=sitting,
+                attempt_id=attempt_id,
+                proctor=factories.create_user(db, role=Role.PROCTOR),
+                late_entry_permitted=False,
+                now=world.start,
+            )
+    db.refresh(attempt)
+    assert attempt.state == AttemptState.WAITING
+
+
+def test_a_student_admitted_by_another_proctor_meanwhile_is_refused(
+    db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attempt read as waiting, then admitted by another proctor before this admission's
+    write (on PostgreSQL two proctors' transactions can interleave so): refused, nothing of
+    this admission written."""
+    world = create_world(db)
+    attempt = _waiting(db, settings, world)
+    other = factories.create_user(db, role=Role.PROCTOR)
+
+    def admitted_meanwhile(**entry: Any) -> EntryDecision:
+        db.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt.id)
+            .values(state=AttemptState.ADMITTED, admitted_by_id=other.id)
+        )
+        return decide_entry(**entry)
+
+    monkeypatch.setattr("server.proctor.service.decide_entry", admitted_meanwhile)
+    with pytest.raises(AlreadyAdmitted):
+        _admit(db, settings, world, attempt, late=False, at=timedelta(minutes=-1))
+    db.refresh(attempt)
+    assert (attempt.admitted_by_id, attempt.admitted_at) == (other.id, None)
+    assert (
+        db.execute(select(AuditEntry.id).where(AuditEntry.action == "attempt.admitted")).first()
+        is None
+    )
 
 
 def test_after_thirty_minutes_even_permission_cannot_admit(db: Session, settings: Settings) -> None:
