@@ -514,7 +514,11 @@ def bench_check_in(
             f"p50 {saves['cpu_per_save']['p50_ms']} ms, p99 {saves['cpu_per_save']['p99_ms']} ms; "
             f"wall per save mean {saves['wall_per_save_mean_ms']} ms"
         )
-        for name, key in (("admissions", "admit"), ("finishes", "finish")):
+        for name, key in (
+            ("admissions", "admit"),
+            ("windows taken", "window"),
+            ("finishes", "finish"),
+        ):
             cpu, wall = saves[f"{key}_cpu"], saves[f"{key}_wall"]
             typer.echo(
                 f"{report['sign_ins']} {name}, one by one: "

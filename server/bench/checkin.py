@@ -10,7 +10,8 @@ checkouts' runs to compare them (docs/BENCHMARKS.md).
 
 With ``saves_each``, the proctor then admits every examinee signed in, one after another
 (``server.proctor.router.admit_in_room``: the proctor's account, the room, the attempt, the
-audit entry, the event), each committed; then each takes the window and saves that many
+audit entry, the event), each committed; then each takes the window
+(``server.seat.api.claim_window``), one after another, each committed, and saves that many
 answers (``server.seat.api.store_save``), in groups of ``group`` saves to a transaction as
 the group writer runs them (``server.db.group_commit``): the CPU time of a group over its saves.
 Then every examinee finishes (``server.seat.router.finish_attempt``: the closing, the scoring
@@ -227,11 +228,12 @@ def _saves(
         return {"claim": claims[attempt_id], "attempt_id": attempt_id, "seb": seb}
 
     windows: dict[int, str] = {}
-    with sessions() as db:
-        for attempt_id in attempts:
-            window = claim_window(db, settings, **own(attempt_id), now=datetime.now(UTC))
-            windows[attempt_id] = window["client"]
-        db.commit()
+    window_claims = _OneByOne(sessions)
+    for attempt_id in attempts:
+        window = window_claims.run(
+            partial(claim_window, settings=settings, **own(attempt_id), now=datetime.now(UTC))
+        )
+        windows[attempt_id] = window["client"]
     line = [(attempt_id, number) for number in range(1, saves_each + 1) for attempt_id in attempts]
 
     per_save_ms: list[float] = []
@@ -270,6 +272,7 @@ def _saves(
         )
     return {
         **admissions.sections("admit_"),
+        **window_claims.sections("window_"),
         "saves": len(line),
         "group": group,
         "cpu_per_save_mean_ms": round(sum(kept) / max(1, len(kept)), 3),

@@ -39,8 +39,16 @@ def test_every_save_is_stored_and_timed_per_group() -> None:
     # 30 saves in groups of 4: 8 groups, the first of them (a fifth, rounded) left out as warm-up.
     assert saves["cpu_per_save"]["count"] == 6
     assert saves["cpu_per_save_mean_ms"] > 0
-    # The 10 were admitted, and then finish, one by one: 2 of each left out as warm-up.
-    for name in ("admit_cpu", "admit_wall", "finish_cpu", "finish_wall"):
+    # The 10 were admitted, took their windows, and then finish, one by one: 2 of each left
+    # out as warm-up.
+    for name in (
+        "admit_cpu",
+        "admit_wall",
+        "window_cpu",
+        "window_wall",
+        "finish_cpu",
+        "finish_wall",
+    ):
         assert saves[name]["count"] == 8
         assert 0 < saves[name]["p50_ms"] <= saves[name]["p99_ms"]
 
@@ -58,6 +66,7 @@ def test_the_command_prints_one_line_or_json() -> None:
     assert with_saves.exit_code == 0, with_saves.output
     assert "20 saves in groups of 5: CPU per save mean" in with_saves.output
     assert "10 admissions, one by one: CPU p50" in with_saves.output
+    assert "10 windows taken, one by one: CPU p50" in with_saves.output
     assert "10 finishes, one by one: CPU p50" in with_saves.output
     as_json = CliRunner().invoke(app, [*arguments, "--json"])
     assert as_json.exit_code == 0, as_json.output
