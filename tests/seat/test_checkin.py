@@ -6,11 +6,18 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import AdmissionDecision, AttemptSignal, AttemptState, Language, PaperQuestion
+from server.models import (
+    AdmissionDecision,
+    Attempt,
+    AttemptSignal,
+    AttemptState,
+    Language,
+    PaperQuestion,
+)
 from server.seat.checkin import check_in, paper_rng
 from server.seat.errors import (
     CheckInNotOpen,
@@ -66,6 +73,40 @@ def test_an_admitted_student_waits_with_a_frozen_paper(db: Session, settings: Se
     decision = db.get_one(AdmissionDecision, attempt.admission_id)
     assert decision.admitted
     assert decision.facts[world.discipline.code]["r1"] == "70.00"
+
+
+def test_the_new_attempt_is_the_session_s_object_of_its_row(
+    db: Session, settings: Settings
+) -> None:
+    """Inserted past the ORM, the attempt is still the one object the session has of its row,
+    holding what the row holds; the user's language is stored as chosen."""
+    world = create_world(db)
+    attempt = _sign_in(db, settings, world, language=Language.EN).attempt
+    assert attempt is not None
+    assert inspect(attempt).persistent
+    assert db.get(Attempt, attempt.id) is attempt
+    as_given = {column: getattr(attempt, column) for column in _ROW}
+    assert (attempt.started_at, attempt.client_token, attempt.last_seq) == (None, None, 0)
+    db.expire(attempt)
+    assert {column: getattr(attempt, column) for column in _ROW} == as_given
+    assert as_given["student_id"] == world.student.id
+    db.refresh(world.student.user)
+    assert world.student.user.locale == Language.EN
+
+
+_ROW = (
+    "exam_id",
+    "student_id",
+    "room_id",
+    "seat_id",
+    "admission_id",
+    "state",
+    "language",
+    "signed_in_at",
+    "deadline",
+    "last_seq",
+    "answered",
+)
 
 
 def test_signing_in_again_elsewhere_keeps_the_paper_and_tells_the_proctor(
