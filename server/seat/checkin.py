@@ -179,7 +179,8 @@ def check_in(
     if user.role != Role.STUDENT or student is None:
         raise NotAStudent()
     if user.locale != language:
-        # Only when it changes: a user set even to the same value is flushed.
+        # Only when it changes: set even to the same value, the user joins the next flush's
+        # work (SQLAlchemy compares the values only there).
         user.locale = language
 
     existing = attempt_of(db, exam_id=sitting.exam.id, student_id=student.id)

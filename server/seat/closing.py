@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from server.audit.service import record
 from server.config import Settings
+from server.db import table_of
 from server.db.session import columns
 from server.events.store import emit
 from server.models import (
@@ -219,7 +220,9 @@ _DISCIPLINES = (
 def _paper_fractions(db: Session, attempt_id: int) -> dict[int, dict[int, Decimal]]:
     """Each option's fraction, by item version, for the versions on the attempt's paper."""
     fractions: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for version_id, option_id, fraction in db.execute(_PAPER_FRACTIONS, {"attempt_id": attempt_id}):
+    for version_id, option_id, fraction in columns(
+        db, _PAPER_FRACTIONS, {"attempt_id": attempt_id}
+    ):
         fractions[version_id][option_id] = Decimal(fraction)
     return fractions
 
@@ -233,8 +236,8 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
     """
     paper: list[tuple[int, int, int, ItemType]] = [
         (question, version, discipline, kind)
-        for question, version, discipline, kind in db.execute(
-            _PAPER_KINDS, {"attempt_id": attempt.id}
+        for question, version, discipline, kind in columns(
+            db, _PAPER_KINDS, {"attempt_id": attempt.id}
         )
     ]
     kinds = {version: kind for _question, version, _discipline, kind in paper}
@@ -252,15 +255,15 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
             db, [v for v in keyed if kinds[v] in (ItemType.SHORT_ANSWER, ItemType.NUMERICAL)]
         )
     answers = {q: saved.answer for q, saved in current_answers(db, attempt.id).items()}
-    violation = bool(db.execute(_STANDING_VIOLATION, {"attempt_id": attempt.id}).scalar_one())
+    violation = bool(columns(db, _STANDING_VIOLATION, {"attempt_id": attempt.id}).scalar_one())
     exam = {"exam_id": attempt.exam_id}
     enrolments = {
         discipline: (r1, r2)
-        for discipline, r1, r2 in db.execute(
-            _ENROLMENTS, {**exam, "student_id": attempt.student_id}
+        for discipline, r1, r2 in columns(
+            db, _ENROLMENTS, {**exam, "student_id": attempt.student_id}
         )
     }
-    disciplines = db.execute(_DISCIPLINES, exam).scalars().all()
+    disciplines = columns(db, _DISCIPLINES, exam).scalars().all()
     results = []
     for discipline_id in disciplines:
         questions = [(q, v) for q, v, discipline, _kind in paper if discipline == discipline_id]
@@ -303,6 +306,16 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
     return results
 
 
+# Built once, run past the ORM: every finish of the finish minute closes its attempt in the
+# writer. Only a sitting attempt closes: of a finish and the sweeper at once, one does.
+_attempts = table_of(Attempt)
+_CLOSE = (
+    update(_attempts)
+    .where(_attempts.c.id == bindparam("attempt_id"), _attempts.c.state.in_(SITTING_STATES))
+    .values(state=bindparam("closed_state"), closed_at=bindparam("now"))
+)
+
+
 def close(
     db: Session,
     settings: Settings,
@@ -313,13 +326,8 @@ def close(
     actor: User | None,
 ) -> bool:
     """Close a sitting attempt and score it; False when someone else closed it first."""
-    closed = db.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.state.in_(SITTING_STATES))
-        .values(state=state, closed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if closed.rowcount != 1:  # type: ignore[attr-defined]
+    closed = columns(db, _CLOSE, {"attempt_id": attempt.id, "closed_state": state, "now": now})
+    if closed.rowcount != 1:
         db.refresh(attempt)
         return False
     db.refresh(attempt)
