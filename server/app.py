@@ -21,7 +21,7 @@ from server.auth.dependencies import PasswordChangeRequired, claimed_user, verif
 from server.config import Settings, get_settings
 from server.db import create_db_engine, make_sessionmaker
 from server.db.reader import GroupReader
-from server.db.session import open_session
+from server.db.session import open_read_session, open_session
 from server.db.writer import ProcessWriter, ThreadWriter, Writer
 from server.errors import ExamError, InvalidInput, NotSignedIn, invalid_input
 from server.events.broker import make_broker
@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.writer = _writer(app, settings, broker.publish, owns_engine=owns_engine)
         app.state.writer.start()
         app.state.reader = GroupReader(
-            partial(open_session, app, write=False),
+            partial(open_read_session, app),
             close=getattr(app.state, "single_session", None) is None,
         )
         app.state.reader.start()

@@ -25,7 +25,7 @@ from server.auth.cookies import (
     read_session,
 )
 from server.db import DbSession, utcnow
-from server.db.session import short_session
+from server.db.session import reading, short_session
 from server.errors import CsrfFailed, Forbidden, NotSignedIn
 from server.i18n import N_
 from server.models import Role, User
@@ -226,7 +226,7 @@ def require_ws_role(*roles: Role) -> Callable[..., User]:
         claim = read_session(websocket, websocket.app.state.settings)  # type: ignore[arg-type]
         if claim is None:
             raise WebSocketException(code=4401, reason="not signed in")
-        with websocket.app.state.sessionmaker() as db:
+        with reading(websocket.app.state.sessionmaker) as db:
             user = account_of_claim(db, claim)
             if user is None:
                 raise WebSocketException(code=4401, reason="not signed in")

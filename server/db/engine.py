@@ -262,5 +262,16 @@ def writers_turn(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_INTENT: True, WRITERS_TURN: True})
 
 
+@lru_cache(maxsize=8)
+def read_only(engine: Engine) -> Engine:
+    """The engine of sessions that only read (``server.db.session.reading``): on PostgreSQL
+    their transactions are READ ONLY, so the database refuses a write and the session can end
+    them with COMMIT (``server.db.session.end_read``). SQLite has no such transaction; its
+    read sessions roll back as before."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(postgresql_readonly=True)
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)

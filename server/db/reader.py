@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from server.db.group_commit import settle_future, take_group
+from server.db.session import end_read
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ class GroupReader:
                     session = None
             by_loop.setdefault(waiting.loop, []).append(outcome)
         if session is not None and self._close:
-            session.close()
+            end_read(session)
         self.groups += 1
         for loop, outcomes in by_loop.items():
             try:

@@ -21,13 +21,16 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypeVarTuple, overload
 
 from fastapi import Depends, Request
-from sqlalchemy import CursorResult, Executable
+from sqlalchemy import CursorResult, Engine, Executable
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from server.db.engine import write_intent, writers_turn
+from server.db.engine import read_only, write_intent, writers_turn
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# ``Session.info`` key: the session only reads (``for_reading``).
+_READS_ONLY = "emtihan_reads_only"
 
 AfterCommit = Callable[[], None]
 
@@ -146,6 +149,60 @@ def open_session(app: Any, *, write: bool, group_writer: bool = False) -> Sessio
     return session
 
 
+def for_reading(session: Session) -> Session:
+    """``session``, made a session that only reads: end it with ``end_read``. A session bound
+    to a connection (a test's one transaction) is left as it is, and closed by ``end_read``."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        session.bind = read_only(bind)
+        session.info[_READS_ONLY] = True
+    return session
+
+
+def open_read_session(app: Any) -> Session:
+    """A new session of the application that only reads (the test's one session, when it runs
+    in one); end it with ``end_read``."""
+    single: Session | None = getattr(app.state, "single_session", None)
+    if single is not None:
+        return single
+    return for_reading(app.state.sessionmaker())
+
+
+def end_read(session: Session) -> None:
+    """Close a session that only read (``for_reading``).
+
+    On PostgreSQL its transaction, READ ONLY, ends by COMMIT, which has nothing to write. A
+    ROLLBACK would make psycopg forget every statement it has prepared on the connection, and
+    every read on a pooled connection was then parsed and planned anew: at an exam's start the
+    reads' planning took more of the database's time than running them (docs/BENCHMARKS.md).
+    Elsewhere (SQLite, whose prepared statements outlive a rollback) it rolls back, as closing
+    does.
+    """
+    if (
+        session.info.get(_READS_ONLY)
+        and session.in_transaction()
+        and session.get_bind().dialect.name == "postgresql"
+    ):
+        # What closing would drop anyway: nothing the reads loaded or changed is flushed.
+        session.expunge_all()
+        session.commit()
+    session.close()
+
+
+@contextmanager
+def reading(factory: Callable[[], Session]) -> Iterator[Session]:
+    """``with reading(sessionmaker) as db``: a new session that only reads, ended by
+    ``end_read``, or closed if the block raises (a failed statement leaves the transaction
+    nothing to commit)."""
+    session = for_reading(factory())
+    try:
+        yield session
+    except BaseException:
+        session.close()
+        raise
+    end_read(session)
+
+
 def get_db(request: Request) -> Iterator[Session]:
     with unit_of_work(request.app, write=request.method not in SAFE_METHODS) as session:
         yield session
@@ -156,13 +213,11 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 @contextmanager
 def short_session(app: Any) -> Iterator[Session]:
-    """A session of its own for a dependency's reads, closed before the dependency returns."""
+    """A session of its own for a dependency's reads (``reading``), ended before the dependency
+    returns."""
     opened: Session | None = getattr(app.state, "single_session", None)
     if opened is not None:  # an app run in one session (the tests: one rolled-back transaction)
         yield opened
         return
-    session: Session = app.state.sessionmaker()
-    try:
+    with reading(app.state.sessionmaker) as session:
         yield session
-    finally:
-        session.close()

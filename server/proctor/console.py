@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from server.auth.dependencies import ProctorSocketUser, ProctorUser, RegistrarUser
 from server.db import DbSession, utcnow
+from server.db.session import reading
 from server.events.store import Envelope
 from server.i18n import get_locale
 from server.models import Exam, ExamRoom, Room, RoomEvent, User
@@ -98,7 +99,7 @@ def _dispatcher(websocket: WebSocket) -> Dispatcher:
 def _watchable(
     websocket: WebSocket, user: User, exam_id: int, room_id: int | None
 ) -> list[Sitting]:
-    with websocket.app.state.sessionmaker() as db:
+    with reading(websocket.app.state.sessionmaker) as db:
         query = select(Exam, ExamRoom).join(ExamRoom, ExamRoom.exam_id == Exam.id)
         query = query.where(Exam.id == exam_id)
         if room_id is not None:

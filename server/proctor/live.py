@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.db.session import reading
 from server.events.store import Envelope, events_after
 from server.i18n import set_locale
 from server.proctor import frames
@@ -106,7 +107,7 @@ class RoomHub:
     # -- reading the database, in a worker thread --
 
     def _read(self, work: Callable[[Session], Any]) -> Any:
-        with self._factory() as db:
+        with reading(self._factory) as db:
             return work(db)
 
     def _cards(self, attempt_ids: set[int]) -> Any:

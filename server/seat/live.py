@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from server.auth.dependencies import StudentSocketUser
 from server.config import Settings
 from server.db import utcnow
+from server.db.session import reading
 from server.db.writer import write_job
 from server.events.store import emit
 from server.models import Attempt, Student, User
@@ -30,7 +31,7 @@ CLOSING_EVENTS = frozenset({"closed", "violation"})
 
 
 def _own_open_attempt(websocket: WebSocket, user: User, attempt_id: int) -> tuple[int, int] | None:
-    with websocket.app.state.sessionmaker() as db:
+    with reading(websocket.app.state.sessionmaker) as db:
         attempt = db.get(Attempt, attempt_id)
         student = db.get(Student, attempt.student_id) if attempt else None
         if attempt is None or student is None or student.user_id != user.id:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from server.db import utcnow
 from server.db.engine import WRITE_INTENT
+from server.db.session import reading
 from server.seat.closing import close_expired, expired
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 def sweep_once(app: FastAPI) -> int:
     """Close what is due; the number of attempts this call closed."""
     settings = app.state.settings
-    with app.state.sessionmaker() as db:
+    with reading(app.state.sessionmaker) as db:
         # A read first: most sweeps find nothing and should not take the write lock.
         if not expired(db, settings, now=utcnow()):
             return 0

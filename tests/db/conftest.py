@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +42,26 @@ def sqlite_engine(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[En
         yield sqlite
     finally:
         sqlite.dispose()
+
+
+@pytest.fixture
+def run_engine(database_url: str, engine: Engine) -> Iterator[Engine]:
+    """A new engine of the run's (migrated) database: SQLite, or PostgreSQL in its pass. Used
+    one session at a time, its pool holds one connection."""
+    other = create_db_engine(database_url)
+    try:
+        yield other
+    finally:
+        other.dispose()
+
+
+@pytest.fixture
+def prepared_statements(run_engine: Engine) -> Callable[[], list[str]]:
+    """The statements PostgreSQL holds prepared for ``run_engine``'s connection."""
+
+    def statements() -> list[str]:
+        with run_engine.connect() as connection:
+            found = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
+            return list(found.scalars())
+
+    return statements

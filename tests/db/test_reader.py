@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from server.db import make_sessionmaker
 from server.db.reader import GroupReader
+from server.db.session import for_reading
+from server.models import Room
 from tests.support.aio import run_on_own_thread
 
 _language: contextvars.ContextVar[str] = contextvars.ContextVar("language", default="en")
@@ -126,3 +128,26 @@ def test_stop_answers_the_reads_in_line_first(sqlite_engine: Engine) -> None:
         return await asyncio.gather(*reads)
 
     assert run_on_own_thread(read_then_stop()) == [0] * 5
+
+
+def test_the_groups_statements_stay_prepared_on_postgresql(
+    run_engine: Engine, prepared_statements: Callable[[], list[str]]
+) -> None:
+    """Each group's session ends by ``end_read``: on PostgreSQL a COMMIT of its READ ONLY
+    transaction, after which psycopg keeps what it prepared (a ROLLBACK makes it forget all)."""
+    maker = make_sessionmaker(run_engine)
+    reader = GroupReader(lambda: for_reading(maker()), threads=1)
+    reader.start()
+    try:
+        for _ in range(8):  # one group each: psycopg prepares a statement at its sixth run
+            assert run_on_own_thread(reader.read(_rooms)) >= 0
+    finally:
+        reader.stop()
+    assert reader.groups == 8
+    assert run_engine.pool.checkedout() == 0  # type: ignore[attr-defined]  # each group ended
+    if run_engine.dialect.name == "postgresql":
+        assert [s for s in prepared_statements() if "FROM rooms" in s] != []
+
+
+def _rooms(session: Session) -> int:
+    return len(session.execute(select(Room.id)).all())

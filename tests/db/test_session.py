@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from sqlalchemy import Engine, bindparam, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, bindparam, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.orm import Session
 
 from server.db import make_sessionmaker, table_of
-from server.db.engine import WRITE_INTENT, write_intent
-from server.db.session import after_commit, columns, forget_loaded, short_session, unit_of_work
+from server.db.engine import WRITE_INTENT, read_only, write_intent
+from server.db.session import (
+    after_commit,
+    columns,
+    for_reading,
+    forget_loaded,
+    reading,
+    short_session,
+    unit_of_work,
+)
 from server.models import Room
 from tests import factories
 from tests.support.worker import Worker
@@ -337,3 +346,47 @@ def test_forget_loaded_makes_the_loaded_object_read_its_row_again(db: Session) -
     forget_loaded(db, Room, room.id)
     assert room.name == "F six"
     forget_loaded(db, Room, room.id + 1000)
+
+
+# ``reading``: sessions that only read, on the run's database (PostgreSQL in its pass).
+
+
+def test_a_read_session_s_statements_stay_prepared_after_it_ends(
+    run_engine: Engine, prepared_statements: Callable[[], list[str]]
+) -> None:
+    """psycopg prepares a statement at its sixth run on a connection and forgets them all at a
+    ROLLBACK: read sessions ended by rollback had every read planned anew."""
+    maker = make_sessionmaker(run_engine)
+    for _ in range(8):
+        with reading(maker) as session:
+            session.execute(_ROOMS).all()
+    if run_engine.dialect.name != "postgresql":
+        # SQLite's statement cache outlives a rollback: nothing is made read only.
+        assert read_only(run_engine) is run_engine
+        return
+    assert [s for s in prepared_statements() if "FROM rooms" in s] != []
+
+
+def test_a_read_session_stores_no_write(run_engine: Engine) -> None:
+    maker = make_sessionmaker(run_engine)
+
+    def write() -> None:
+        with reading(maker) as session:
+            session.execute(insert(Room).values(code="READ-ONLY", name="Not stored"))
+
+    if run_engine.dialect.name == "postgresql":
+        with pytest.raises(InternalError, match="read-only transaction"):
+            write()
+    else:
+        write()  # rolled back at the end: SQLite has no read-only transaction
+    with maker() as check:
+        assert check.scalar(select(func.count()).where(Room.code == "READ-ONLY")) == 0
+
+
+def test_a_session_bound_to_a_connection_is_left_as_it_is(db: Session) -> None:
+    """A test's one session (its transaction rolled back after the test) is not made read only,
+    and ``end_read`` does not commit it."""
+    bind = db.get_bind()
+    assert for_reading(db) is db
+    assert db.get_bind() is bind
+    assert "emtihan_reads_only" not in db.info

@@ -7,7 +7,6 @@ inbox when the hub wakes is decided by the test, not by timing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import re
 from collections.abc import Coroutine
@@ -16,7 +15,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import create_engine
 
+from server.db import make_sessionmaker
 from server.events.store import Envelope
 from server.models import AttemptState
 from server.proctor import live
@@ -72,9 +73,13 @@ def room(monkeypatch: pytest.MonkeyPatch) -> _Room:
     return room
 
 
+# The hub's reads are the room's above; its sessions never run a statement.
+_NO_DATABASE = make_sessionmaker(create_engine("sqlite://"))
+
+
 def _hub() -> RoomHub:
     return RoomHub(
-        contextlib.nullcontext,  # type: ignore[arg-type]
+        _NO_DATABASE,
         exam_id=1,
         room_id=2,
         start=datetime(2026, 12, 4, 9, tzinfo=UTC),
