@@ -16,16 +16,20 @@ threads wait for that connection, and the server wedges (docs/BENCHMARKS.md). So
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVarTuple, overload
 
 from fastapi import Depends, Request
 from sqlalchemy import CursorResult, Engine, Executable
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from server.db.engine import read_only, write_intent, writers_turn
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -185,7 +189,12 @@ def end_read(session: Session) -> None:
     ):
         # What closing would drop anyway: nothing the reads loaded or changed is flushed.
         session.expunge_all()
-        session.commit()
+        try:
+            session.commit()
+        except DBAPIError:
+            # The reads are done and had nothing to write: a connection lost by now fails
+            # no one (and must not end the reader thread that called this).
+            log.warning("a read session's COMMIT failed", exc_info=True)
     session.close()
 
 

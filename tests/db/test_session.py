@@ -16,7 +16,7 @@ from unittest import mock
 
 import pytest
 from sqlalchemy import Engine, bindparam, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError, InternalError
+from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlalchemy.orm import Session
 
 from server.db import make_sessionmaker, table_of
@@ -24,6 +24,7 @@ from server.db.engine import WRITE_INTENT, read_only, write_intent
 from server.db.session import (
     after_commit,
     columns,
+    end_read,
     for_reading,
     forget_loaded,
     reading,
@@ -390,3 +391,15 @@ def test_a_session_bound_to_a_connection_is_left_as_it_is(db: Session) -> None:
     assert for_reading(db) is db
     assert db.get_bind() is bind
     assert "emtihan_reads_only" not in db.info
+
+
+def test_a_read_session_whose_commit_fails_is_closed_without_raising(run_engine: Engine) -> None:
+    """The reads are done; a lost connection at the COMMIT must not reach the reader thread."""
+    session = for_reading(make_sessionmaker(run_engine)())
+    session.execute(_ROOMS).all()
+    lost = OperationalError("COMMIT", {}, Exception("the connection was lost"))
+    with mock.patch.object(session, "commit", side_effect=lost) as commit:
+        end_read(session)
+    assert commit.call_count == (1 if run_engine.dialect.name == "postgresql" else 0)
+    assert not session.in_transaction()
+    assert run_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
