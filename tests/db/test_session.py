@@ -390,7 +390,10 @@ def test_a_session_bound_to_a_connection_is_left_as_it_is(db: Session) -> None:
     bind = db.get_bind()
     assert for_reading(db) is db
     assert db.get_bind() is bind
-    assert "emtihan_reads_only" not in db.info
+    db.execute(_ROOMS).all()
+    with mock.patch.object(db, "commit") as commit:
+        end_read(db)
+    commit.assert_not_called()
 
 
 def test_a_read_session_whose_commit_fails_is_closed_without_raising(run_engine: Engine) -> None:
