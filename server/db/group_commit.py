@@ -18,6 +18,17 @@ savepoint, as the next groups do until one goes through without a failure.
 
 While one group commits, the next one gathers, so the groups grow with the load by themselves.
 
+Reading ahead: on PostgreSQL each statement is a round trip to a database process that must
+win a core of its own, and the writer's one thread waits through each (docs/BENCHMARKS.md).
+A piece may come with a read-ahead (``Pending.ahead``): for a run of consecutive pieces with
+the same one, the writer calls it once, with all their arguments, before the first of them
+runs, and each piece then takes what was read for it (``taken_ahead``) instead of reading it
+itself. What was read stays true only while nothing else of the group has written: so a run
+ends at the first piece of another kind, where what is left of it is dropped, and a piece takes
+(drops) everything read for its key, so a second piece with the same key reads for itself.
+Read-aheads run only in a group without savepoints; one that fails counts as the failure of
+its run's first piece (the group is rolled back, and runs again with savepoints).
+
 Heavy pieces (a sign-in, an admission, a finish: milliseconds each, against a fraction of one
 for a save) join a group a few at a time (``heavy_allowance``). Every piece of a group is
 answered at its commit, so a save that lined up behind a hundred sign-ins waited for all of
@@ -35,7 +46,7 @@ import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -79,6 +90,11 @@ _TRANSIENT = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_f
 
 Settle = Callable[[Any, "BaseException | None"], None]
 
+# A read-ahead: given the arguments of a run of pieces, what they would read, by key
+# (``taken_ahead``).
+ReadAhead = Callable[[Session, list[Mapping[str, Any]]], dict[Any, Any]]
+_READ_AHEAD = "read_ahead"  # the key of what was read ahead in ``Session.info``
+
 
 @dataclass
 class Pending(Generic[T]):
@@ -88,6 +104,37 @@ class Pending(Generic[T]):
     settle: Settle
     tries: int = 1
     heavy: bool = False  # a few of these in one group (heavy_allowance)
+    # The read-ahead of this kind of piece and this piece's arguments for it.
+    ahead: tuple[ReadAhead, Mapping[str, Any]] | None = None
+
+
+def taken_ahead(session: Session, key: Any) -> Any:
+    """What the group's read-ahead read for ``key`` (None: nothing), dropped from it: a piece
+    that takes it may write, and what was read for the key is stale after that."""
+    return session.info.get(_READ_AHEAD, {}).pop(key, None)
+
+
+def _read_ahead(session: Session, group: list[Pending[Any]], index: int) -> None:
+    """Before ``group[index]`` runs: start a run of read-ahead, or end one (module docstring)."""
+    ahead = group[index].ahead
+    function = ahead[0] if ahead is not None else None
+    before = group[index - 1].ahead if index else None
+    if function is (before[0] if before is not None else None):
+        return  # within a run, or between pieces without a read-ahead
+    session.info.pop(_READ_AHEAD, None)
+    if function is None:
+        return
+    run = []
+    for pending in group[index:]:
+        if pending.ahead is None or pending.ahead[0] is not function:
+            break
+        run.append(pending.ahead[1])
+    read_ahead(session, function, run)
+
+
+def read_ahead(session: Session, function: ReadAhead, run: list[Mapping[str, Any]]) -> None:
+    """Read ahead for ``run``, the arguments of a run of pieces, for them to take."""
+    session.info[_READ_AHEAD] = function(session, run)
 
 
 def _transient(error: BaseException) -> bool:
@@ -175,9 +222,16 @@ class GroupWriter:
             self._thread.join()
             self._thread = None
 
-    async def write(self, work: Work[T], *, heavy: bool = False) -> T:
+    async def write(
+        self,
+        work: Work[T],
+        *,
+        heavy: bool = False,
+        ahead: tuple[ReadAhead, Mapping[str, Any]] | None = None,
+    ) -> T:
         """Run ``work`` in the next group (a ``heavy`` one in one of the next groups, as
         ``heavy_allowance`` allows); returns its result once the group has committed.
+        ``ahead``: its read-ahead and its arguments for it (``Pending.ahead``).
 
         An exception raised by ``work`` rolls back its own savepoint and is raised here.
         """
@@ -189,7 +243,7 @@ class GroupWriter:
         def settle(result: Any, error: BaseException | None) -> None:
             loop.call_soon_threadsafe(settle_future, future, result, error)
 
-        self.put(Pending(work, settle, heavy=heavy))
+        self.put(Pending(work, settle, heavy=heavy, ahead=ahead))
         return await future
 
     def put(self, pending: Pending[Any]) -> None:
@@ -252,6 +306,7 @@ class GroupWriter:
                     outcomes.append((None, known[index]))
                 elif together:
                     try:
+                        _read_ahead(session, group, index)
                         outcomes.append((pending.work(session), None))
                         session.flush()  # a piece's own ORM writes fail as its own failure
                     except Exception as error:
@@ -277,6 +332,7 @@ class GroupWriter:
         else:
             self.groups += 1
         finally:
+            session.info.pop(_READ_AHEAD, None)
             if self._close:
                 session.close()
         try:

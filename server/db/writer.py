@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db.engine import create_db_engine, make_sessionmaker, writers_turn
-from server.db.group_commit import GroupWriter, Pending, settle_futures, take_group
+from server.db.group_commit import GroupWriter, Pending, ReadAhead, settle_futures, take_group
 from server.events.store import Envelope, install_publisher
 from server.heap import keep_heap_small
 from server.processes import die_with_parent, short_interpreter_turns
@@ -57,6 +57,7 @@ MAX_SENT = 256
 
 _JOBS: dict[str, Job[Any]] = {}
 _HEAVY: set[str] = set()  # the names of the jobs registered as heavy
+_AHEAD: dict[str, ReadAhead] = {}  # the jobs' read-aheads (``server.db.group_commit``)
 
 
 def job_name(job: Job[Any]) -> str:
@@ -68,13 +69,19 @@ def write_job(job: Job[T], /) -> Job[T]: ...
 
 
 @overload
-def write_job(*, heavy: bool) -> Callable[[Job[T]], Job[T]]: ...
+def write_job(
+    *, heavy: bool = False, ahead: ReadAhead | None = None
+) -> Callable[[Job[T]], Job[T]]: ...
 
 
-def write_job(job: Job[T] | None = None, /, *, heavy: bool = False) -> Any:
+def write_job(
+    job: Job[T] | None = None, /, *, heavy: bool = False, ahead: ReadAhead | None = None
+) -> Any:
     """Register ``job(db, settings, **arguments)`` to run in the writer: ``@write_job``, or
     ``@write_job(heavy=True)`` for a job of several milliseconds, which the writer lets into
     its groups only a few at a time (``server.db.group_commit.heavy_allowance``).
+    ``ahead(db, [arguments, ...])``: what a run of these jobs in a group reads, read once
+    for all of them (``server.db.group_commit``, "Reading ahead").
 
     Its arguments and its result (or the exception it raises) cross a process boundary: plain
     values and dataclasses, not ORM objects.
@@ -85,6 +92,8 @@ def write_job(job: Job[T] | None = None, /, *, heavy: bool = False) -> Any:
         _JOBS[name] = job
         if heavy:
             _HEAVY.add(name)
+        if ahead is not None:
+            _AHEAD[name] = ahead
         return job
 
     return register if job is None else register(job)
@@ -100,6 +109,12 @@ def _resolve(name: str) -> tuple[Job[Any], bool]:
         return _JOBS[name], name in _HEAVY
     except KeyError:
         raise LookupError(f"{name} is not a write job") from None
+
+
+def _ahead_of(name: str, arguments: dict[str, Any]) -> tuple[ReadAhead, dict[str, Any]] | None:
+    """The job's read-ahead with this job's arguments for it, if it has one."""
+    ahead = _AHEAD.get(name)
+    return (ahead, arguments) if ahead is not None else None
 
 
 class Writer(Protocol):
@@ -127,9 +142,12 @@ class ThreadWriter:
 
     async def run(self, job: Job[T], /, **arguments: Any) -> T:
         # The same refusal as the process writer's for an unregistered job.
-        _, heavy = _resolve(job_name(job))
+        name = job_name(job)
+        _, heavy = _resolve(name)
         return await self.group_writer.write(
-            partial(job, settings=self._settings, **arguments), heavy=heavy
+            partial(job, settings=self._settings, **arguments),
+            heavy=heavy,
+            ahead=_ahead_of(name, arguments),
         )
 
 
@@ -373,7 +391,9 @@ def _serve(connection: Connection, settings: Settings) -> None:
                     send([], [(number, None, unknown)])
                     continue
                 work = partial(job, settings=settings, **arguments)
-                writer.put(Pending(work, settle_for(number), heavy=heavy))
+                writer.put(
+                    Pending(work, settle_for(number), heavy=heavy, ahead=_ahead_of(name, arguments))
+                )
     finally:
         writer.stop()
         engine.dispose()

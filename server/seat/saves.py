@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     Select,
     and_,
@@ -269,10 +270,17 @@ _newest_seq = (
 _PLACE_COLUMNS = len(PaperPlace.__dataclass_fields__)
 
 
-def with_facts(statement: Select[Any]) -> Select[Any]:
-    """``statement``, a read of one row of ``attempts``, with the save's facts as its last
-    columns (``facts_of``): the place at the ``position`` parameter, the save under ``seq``, the
-    place's newest save, each by an outer join."""
+def with_facts(
+    statement: Select[Any],
+    *,
+    position: ColumnElement[Any] | None = None,
+    seq: ColumnElement[Any] | None = None,
+) -> Select[Any]:
+    """``statement``, a read of rows of ``attempts``, with the save's facts as its last columns
+    (``facts_of``): the place at ``position`` (by default the parameter of that name), the save
+    under ``seq``, the place's newest save, each by an outer join."""
+    position = bindparam("position") if position is None else position
+    seq = bindparam("seq") if seq is None else seq
     return (
         statement.add_columns(
             _place.c.id,
@@ -284,12 +292,12 @@ def with_facts(statement: Select[Any]) -> Select[Any]:
         )
         .outerjoin(
             _place,
-            and_(_place.c.attempt_id == _attempts.c.id, _place.c.position == bindparam("position")),
+            and_(_place.c.attempt_id == _attempts.c.id, _place.c.position == position),
         )
         .outerjoin(_versions, _versions.c.id == _place.c.item_version_id)
         .outerjoin(
             _stored,
-            and_(_stored.c.attempt_id == _attempts.c.id, _stored.c.seq == bindparam("seq")),
+            and_(_stored.c.attempt_id == _attempts.c.id, _stored.c.seq == seq),
         )
         .outerjoin(
             _newest,

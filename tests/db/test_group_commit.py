@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -18,7 +18,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from server.db import make_sessionmaker
 from server.db.engine import write_intent
-from server.db.group_commit import MAX_HEAVY, MAX_TRIES, GroupWriter, heavy_allowance
+from server.db.group_commit import (
+    MAX_HEAVY,
+    MAX_TRIES,
+    GroupWriter,
+    ReadAhead,
+    heavy_allowance,
+    taken_ahead,
+)
 from server.db.session import after_commit
 from tests.support.aio import run_on_own_thread
 
@@ -435,3 +442,126 @@ def _raise_first(results: list[Any]) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+# -- reading ahead ------------------------------------------------------------------------------
+
+
+class _ReadAhead:
+    """A read-ahead that records the runs it was called for and reads "read <key>" for each
+    piece's key (or raises ``fail``)."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.runs: list[list[int]] = []
+        self.fail = fail
+
+    def __call__(self, session: Session, run: list[Mapping[str, Any]]) -> dict[Any, Any]:
+        self.runs.append([arguments["key"] for arguments in run])
+        if self.fail is not None:
+            raise self.fail
+        return {arguments["key"]: f"read {arguments['key']}" for arguments in run}
+
+
+def _taking(key: int, *, mark: int | None = None) -> Callable[[Session], Any]:
+    """A piece that takes what was read ahead for ``key`` (and stores ``mark``)."""
+
+    def work(session: Session) -> Any:
+        if mark is not None:
+            session.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": mark})
+        return taken_ahead(session, key)
+
+    return work
+
+
+def _one_group_ahead(
+    writer: GroupWriter,
+    pieces: list[tuple[Callable[[Session], Any], tuple[ReadAhead, Mapping[str, Any]] | None]],
+) -> list[Any]:
+    """``_one_group`` for pieces with their read-aheads."""
+    hold = _Hold()
+
+    async def scenario() -> list[Any]:
+        first = asyncio.ensure_future(writer.write(hold))
+        while not hold.started.is_set():
+            await asyncio.sleep(0.001)
+        lined_up = [
+            asyncio.ensure_future(writer.write(work, ahead=ahead)) for work, ahead in pieces
+        ]
+        await asyncio.sleep(0.05)
+        hold.release.set()
+        return await asyncio.gather(first, *lined_up, return_exceptions=True)
+
+    return run_on_own_thread(scenario())[1:]
+
+
+def test_a_run_of_pieces_is_read_ahead_once_and_each_piece_takes_what_was_read_for_it(
+    writer: GroupWriter,
+) -> None:
+    ahead = _ReadAhead()
+    results = _one_group_ahead(
+        writer,
+        [
+            (_taking(1), (ahead, {"key": 1})),
+            (_taking(2), (ahead, {"key": 2})),
+            (_taking(3), (ahead, {"key": 3})),
+        ],
+    )
+    assert ahead.runs == [[1, 2, 3]]
+    assert results == ["read 1", "read 2", "read 3"]
+
+
+def test_a_run_ends_at_a_piece_of_another_kind_and_what_is_left_of_it_is_dropped(
+    writer: GroupWriter,
+) -> None:
+    ahead = _ReadAhead()
+    results = _one_group_ahead(
+        writer,
+        [
+            (_taking(5), (ahead, {"key": 1})),  # takes nothing of what was read for it
+            (_taking(1), None),  # another kind: what was read for key 1 is stale by now
+            (_taking(2), (ahead, {"key": 2})),
+            (_taking(3), (ahead, {"key": 3})),
+        ],
+    )
+    assert ahead.runs == [[1], [2, 3]]
+    assert results == [None, None, "read 2", "read 3"]
+
+
+def test_a_second_piece_with_the_same_key_reads_for_itself(writer: GroupWriter) -> None:
+    ahead = _ReadAhead()
+    results = _one_group_ahead(
+        writer, [(_taking(7), (ahead, {"key": 7})), (_taking(7), (ahead, {"key": 7}))]
+    )
+    assert ahead.runs == [[7, 7]]
+    assert results == ["read 7", None]
+
+
+def test_what_was_read_ahead_does_not_outlive_its_group(sqlite_engine: Engine) -> None:
+    # One session for every group, as when the application runs in a test's session.
+    session = make_sessionmaker(write_intent(sqlite_engine))()
+    writer = GroupWriter(lambda: session, close=False)
+    writer.start()
+    try:
+        ahead = _ReadAhead()
+        assert _one_group_ahead(writer, [(_taking(9), (ahead, {"key": 1}))]) == [None]
+        assert _gather(partial(writer.write, _taking(1))) == [None]
+    finally:
+        writer.stop()
+        session.close()
+
+
+def test_a_failed_read_ahead_fails_its_run_s_first_piece_and_the_rest_run_without_it(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    ahead = _ReadAhead(fail=LookupError("the read-ahead failed"))
+    results = _one_group_ahead(
+        writer,
+        [
+            (_taking(1, mark=1), (ahead, {"key": 1})),
+            (_taking(2, mark=2), (ahead, {"key": 2})),
+        ],
+    )
+    assert isinstance(results[0], LookupError)
+    assert results[1] is None  # run again with savepoints, where nothing is read ahead
+    assert ahead.runs == [[1, 2]]
+    assert committed_marks(sqlite_engine) == [2]

@@ -141,6 +141,22 @@ def test_jobs_registered_as_heavy_join_the_writer_s_groups_a_few_at_a_time(
     assert committed_marks(sqlite_engine) == list(range(count + 2))
 
 
+def test_a_job_registered_with_a_read_ahead_takes_what_was_read_for_its_run(
+    writer: ProcessWriter, sqlite_engine: Engine
+) -> None:
+    async def scenario() -> list[str | None]:
+        busy = asyncio.ensure_future(writer.run(writer_jobs.insert_slowly, n=0, seconds=1.0))
+        await asyncio.sleep(0.3)  # the writer is inside it: the rest line up behind it
+        read = await asyncio.gather(
+            *(writer.run(writer_jobs.mark_read_ahead, n=n) for n in (1, 2, 3))
+        )
+        await busy
+        return list(read)
+
+    assert run_on_own_thread(scenario()) == ["read with [1, 2, 3]"] * 3
+    assert committed_marks(sqlite_engine) == [0, 1, 2, 3]
+
+
 def test_a_result_that_cannot_cross_the_pipe_fails_alone(
     writer: ProcessWriter, sqlite_engine: Engine
 ) -> None:

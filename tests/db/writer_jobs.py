@@ -6,12 +6,15 @@ import itertools
 import os
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.db.group_commit import taken_ahead
 from server.db.writer import write_job
 from server.errors import TooManyAttempts
 from server.events.store import stored_event
@@ -87,3 +90,16 @@ def light_mark(db: Session, settings: Settings, *, n: int) -> int:
 @write_job(heavy=True)
 def heavy_mark(db: Session, settings: Settings, *, n: int) -> int:
     return _group_of(db, n)
+
+
+def _read_marks_ahead(db: Session, run: list[Mapping[str, Any]]) -> dict[int, str]:
+    numbers = [arguments["n"] for arguments in run]
+    return {n: f"read with {numbers}" for n in numbers}
+
+
+@write_job(ahead=_read_marks_ahead)
+def mark_read_ahead(db: Session, settings: Settings, *, n: int) -> str | None:
+    """Store mark ``n``; what was read ahead for it, with the run it was read for."""
+    db.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+    read: str | None = taken_ahead(db, n)
+    return read

@@ -1,6 +1,6 @@
 """Saves: idempotent, last write wins by sequence, refused with a reason and no change.
 
-Each test runs both ways a save's facts are read (``_way``)."""
+Each test runs every way a save's facts are read (``_way``)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from server.auth.cookies import SessionClaim, password_fingerprint
 from server.config import Settings
+from server.db.group_commit import read_ahead
 from server.events import store
 from server.models import ExamRoom, ItemType, Response, RoomEvent
 from server.seat.answers import TEXT_LIMIT, is_answered
-from server.seat.api import store_save
+from server.seat.api import read_saves_ahead, store_save
 from server.seat.closing import current_answers
 from server.seat.errors import (
     AnswerTooLong,
@@ -38,33 +39,63 @@ from server.seat.seb import SebHeaders
 from server.seat.views import paper_view
 from tests.seat.conftest import Sitting
 
-# Every test runs twice: with ``save_answer`` reading the save's facts in a statement of their own,
-# and as the writer's job (``store_save``), which reads them with the attempt and its lock.
-_WAYS: dict[str, bool] = {"as_job": False}
+# Every test runs three ways: with ``save_answer`` reading the save's facts in a statement of
+# their own; as the writer's job (``store_save``), which reads them with the attempt and its
+# lock; and as that job in a run of saves the writer read ahead (``read_saves_ahead``: on
+# PostgreSQL the job must then not read them itself).
+_WAYS: dict[str, str] = {"way": "read_by_save_answer"}
 
 
-@pytest.fixture(autouse=True, params=["read_by_save_answer", "read_with_the_attempt"])
+@pytest.fixture(autouse=True, params=["read_by_save_answer", "read_with_the_attempt", "read_ahead"])
 def _way(request: pytest.FixtureRequest) -> Iterator[None]:
-    _WAYS["as_job"] = request.param == "read_with_the_attempt"
+    _WAYS["way"] = request.param
     yield
-    _WAYS["as_job"] = False
+    _WAYS["way"] = "read_by_save_answer"
+
+
+class _FactReads:
+    """Counts the statements that read a save's facts (``server.seat.saves.with_facts``)."""
+
+    def __init__(self, db: Session) -> None:
+        self.count = 0
+        self._engine = db.get_bind().engine
+        event.listen(self._engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.count += "AS newest" in statement
+
+    def __enter__(self) -> _FactReads:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._seen)
 
 
 def _save(db: Session, settings: Settings, sitting: Sitting, save, *, now=None):  # type: ignore[no-untyped-def]
     now = now or sitting.start + timedelta(minutes=1, seconds=1)
-    if _WAYS["as_job"]:
+    if _WAYS["way"] != "read_by_save_answer":
         db.flush()  # what the test changed, as a committed request would have
         user = sitting.world.student.user
         claim = SessionClaim(user.id, password_fingerprint(user.password_hash))
-        return store_save(
-            db,
-            settings,
-            claim=claim,
-            attempt_id=sitting.attempt.id,
-            seb=SebHeaders(url=""),
-            save=save,
-            received_at=now,
-        )
+        arguments: dict[str, Any] = {
+            "claim": claim,
+            "attempt_id": sitting.attempt.id,
+            "seb": SebHeaders(url=""),
+            "save": save,
+            "received_at": now,
+        }
+        if _WAYS["way"] == "read_with_the_attempt":
+            return store_save(db, settings, **arguments)
+        # In a run with a save of an attempt that does not exist (an id beyond the column's
+        # integers, as a path may carry): it is not found, and this one is read as before.
+        elsewhere = {**arguments, "attempt_id": 10**17}
+        read_ahead(db, read_saves_ahead, [arguments, elsewhere])
+        postgresql = db.get_bind().dialect.name == "postgresql"
+        with _FactReads(db) as reads:
+            try:
+                return store_save(db, settings, **arguments)
+            finally:
+                assert reads.count == (0 if postgresql else 1)
     return save_answer(
         db, settings, attempt=sitting.attempt, start=sitting.start, save=save, now=now
     )
