@@ -18,16 +18,20 @@ savepoint, as the next groups do until one goes through without a failure.
 
 While one group commits, the next one gathers, so the groups grow with the load by themselves.
 
-Reading ahead: on PostgreSQL each statement is a round trip to a database process that must
-win a core of its own, and the writer's one thread waits through each (docs/BENCHMARKS.md).
-A piece may come with a read-ahead (``Pending.ahead``): for a run of consecutive pieces with
-the same one, the writer calls it once, with all their arguments, before the first of them
-runs, and each piece then takes what was read for it (``taken_ahead``) instead of reading it
-itself. What was read stays true only while nothing else of the group has written: so a run
-ends at the first piece of another kind, where what is left of it is dropped, and a piece takes
-(drops) everything read for its key, so a second piece with the same key reads for itself.
-Read-aheads run only in a group without savepoints; one that fails counts as the failure of
-its run's first piece (the group is rolled back, and runs again with savepoints).
+Reading ahead and writing behind: on PostgreSQL each statement is a round trip to a database
+process that must win a core of its own, and the writer's one thread waits through each
+(docs/BENCHMARKS.md). A piece may come with a read-ahead (``Pending.ahead``): for a run of
+consecutive pieces with the same one, the writer reads once, with all their arguments, before
+the first of them runs, and each piece then takes what was read for it (``taken_ahead``)
+instead of reading it itself. A piece that took it may leave its writes behind
+(``write_behind``), to be written with the run's others in one statement when the run ends.
+What was read stays true only while nothing else has written what it read: so a run holds each
+key (``ReadAhead.key``: a save's attempt) once, and ends at the first piece of another kind or
+with a key it holds already; when it ends, what is left of its read-ahead is dropped and what
+its pieces left behind is written, before the next piece runs. Read-aheads run only in a group
+without savepoints. When a run's read or its writes fail, no one piece is to blame: the group
+is rolled back and all of it runs again with savepoints, where each piece reads and writes
+for itself and a piece that fails fails alone.
 
 Heavy pieces (a sign-in, an admission, a finish: milliseconds each, against a fraction of one
 for a save) join a group a few at a time (``heavy_allowance``). Every piece of a group is
@@ -46,7 +50,7 @@ import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -90,10 +94,21 @@ _TRANSIENT = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_f
 
 Settle = Callable[[Any, "BaseException | None"], None]
 
-# A read-ahead: given the arguments of a run of pieces, what they would read, by key
-# (``taken_ahead``).
-ReadAhead = Callable[[Session, list[Mapping[str, Any]]], dict[Any, Any]]
-_READ_AHEAD = "read_ahead"  # the key of what was read ahead in ``Session.info``
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """How a kind of piece reads ahead (module docstring): ``read(session, run)`` reads for the
+    arguments of a run of such pieces, by key; ``key(arguments)`` is the key a piece takes
+    (``taken_ahead``), which a run holds once."""
+
+    read: Callable[[Session, list[Mapping[str, Any]]], dict[Any, Any]]
+    key: Callable[[Mapping[str, Any]], Hashable]
+
+
+# Writes a run's pieces left behind, all in one go.
+WriteBehind = Callable[[Session, list[Any]], None]
+_READ_AHEAD = "read_ahead"  # ``Session.info``: what was read ahead for the run
+_WRITE_BEHIND = "write_behind"  # ``Session.info``: what the run's pieces left to write
 
 
 @dataclass
@@ -114,27 +129,72 @@ def taken_ahead(session: Session, key: Any) -> Any:
     return session.info.get(_READ_AHEAD, {}).pop(key, None)
 
 
-def _read_ahead(session: Session, group: list[Pending[Any]], index: int) -> None:
-    """Before ``group[index]`` runs: start a run of read-ahead, or end one (module docstring)."""
-    ahead = group[index].ahead
-    function = ahead[0] if ahead is not None else None
-    before = group[index - 1].ahead if index else None
-    if function is (before[0] if before is not None else None):
-        return  # within a run, or between pieces without a read-ahead
-    session.info.pop(_READ_AHEAD, None)
-    if function is None:
+def read_ahead(session: Session, read: ReadAhead, run: list[Mapping[str, Any]]) -> None:
+    """Start a run: read ahead for ``run``, the arguments of its pieces, for them to take."""
+    session.info[_READ_AHEAD] = read.read(session, run)
+
+
+def write_behind(session: Session, write: WriteBehind, item: Any) -> None:
+    """Leave ``item`` to ``write(session, items)``, called once for all that the run's pieces
+    left to it when the run ends. Outside a run, ``write`` is called now."""
+    if _READ_AHEAD not in session.info:
+        write(session, [item])
         return
-    run = []
-    for pending in group[index:]:
-        if pending.ahead is None or pending.ahead[0] is not function:
-            break
-        run.append(pending.ahead[1])
-    read_ahead(session, function, run)
+    session.info.setdefault(_WRITE_BEHIND, {}).setdefault(write, []).append(item)
 
 
-def read_ahead(session: Session, function: ReadAhead, run: list[Mapping[str, Any]]) -> None:
-    """Read ahead for ``run``, the arguments of a run of pieces, for them to take."""
-    session.info[_READ_AHEAD] = function(session, run)
+def end_run(session: Session) -> None:
+    """End the run: drop what is left of its read-ahead, write what its pieces left behind."""
+    session.info.pop(_READ_AHEAD, None)
+    for write, items in session.info.pop(_WRITE_BEHIND, {}).items():
+        write(session, items)
+
+
+class _Runs:
+    """The read-ahead runs of a group without savepoints, as its pieces run one by one."""
+
+    def __init__(self, session: Session, group: list[Pending[Any]]) -> None:
+        self._session = session
+        self._group = group
+        self._after = 0  # the first piece after the run
+
+    def before(self, index: int) -> None:
+        """Before ``group[index]`` runs: end the run before it, start the one it begins."""
+        if index < self._after:
+            return
+        self.end()
+        self._after = index + 1
+        ahead = self._group[index].ahead
+        if ahead is None:
+            return
+        reads = ahead[0]
+        run: list[Mapping[str, Any]] = []
+        keys: set[Hashable] = set()
+        for pending in self._group[index:]:
+            if pending.ahead is None or pending.ahead[0] is not reads:
+                break
+            key = reads.key(pending.ahead[1])
+            if key in keys:
+                break
+            keys.add(key)
+            run.append(pending.ahead[1])
+        self._after = index + len(run)
+        try:
+            read_ahead(self._session, reads, run)
+        except Exception as error:
+            raise _run_failed(error) from error
+
+    def end(self) -> None:
+        try:
+            end_run(self._session)
+        except Exception as error:
+            raise _run_failed(error) from error
+
+
+def _run_failed(error: Exception) -> _PieceFailed:
+    # Logged: the pieces run again, each alone, and the error would otherwise go unseen.
+    log.warning("a run's read-ahead or writes failed; its group runs again", exc_info=error)
+    return _PieceFailed(None, error)
 
 
 def _transient(error: BaseException) -> bool:
@@ -273,7 +333,8 @@ class GroupWriter:
             try:
                 outcomes = self._commit_group(group, together=True, known=known)
             except _PieceFailed as failed:
-                known[failed.index] = failed.error
+                if failed.index is not None:
+                    known[failed.index] = failed.error
         if outcomes is None:
             outcomes = self._commit_group(group, together=False, known=known)
             # Savepoints again until a group has no failure: refusals come in runs (every
@@ -300,13 +361,14 @@ class GroupWriter:
         """
         outcomes: list[tuple[Any, BaseException | None]] = []
         session = self._open_session()
+        runs = _Runs(session, group)
         try:
             for index, pending in enumerate(group):
                 if index in known:
                     outcomes.append((None, known[index]))
                 elif together:
+                    runs.before(index)
                     try:
-                        _read_ahead(session, group, index)
                         outcomes.append((pending.work(session), None))
                         session.flush()  # a piece's own ORM writes fail as its own failure
                     except Exception as error:
@@ -319,6 +381,8 @@ class GroupWriter:
                         outcomes.append((None, error))
                     else:
                         outcomes.append((result, None))
+            if together:
+                runs.end()
             session.commit()
         except _PieceFailed:
             _roll_back(session)
@@ -333,6 +397,7 @@ class GroupWriter:
             self.groups += 1
         finally:
             session.info.pop(_READ_AHEAD, None)
+            session.info.pop(_WRITE_BEHIND, None)
             if self._close:
                 session.close()
         try:
@@ -343,9 +408,10 @@ class GroupWriter:
 
 
 class _PieceFailed(Exception):
-    """A piece of a group run without savepoints failed: the group was rolled back."""
+    """A piece of a group run without savepoints failed (``index``; None: a run's read-ahead
+    or its writes, of several pieces): the group was rolled back."""
 
-    def __init__(self, index: int, error: BaseException) -> None:
+    def __init__(self, index: int | None, error: BaseException) -> None:
         super().__init__(index, error)
         self.index = index
         self.error = error

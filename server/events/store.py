@@ -110,9 +110,6 @@ _INSERT_EVENT = (
 # save with this (docs/BENCHMARKS.md). SQLite has no UPDATE in a WITH clause; there a statement
 # is a call within the process.
 _NEXT_SEQ_CTE = _NEXT_SEQ.cte("next_seq")
-# For a caller's own statement on PostgreSQL that stores an event with other writes (a save's):
-# the room's next number, parameters ``of_exam`` and ``of_room``.
-NUMBERED_EVENT_SEQ = _NEXT_SEQ
 _INSERT_NUMBERED_EVENT = (
     insert(_room_events)
     .from_select(
@@ -183,7 +180,7 @@ def stored_event(
     now: datetime,
 ) -> Envelope:
     """An event stored in the caller's transaction (by ``emit``, or by a statement of the
-    caller's that numbered it with ``NUMBERED_EVENT_SEQ``): published after commit."""
+    caller's that numbered it: ``server.seat.saves.store_saves``): published after commit."""
     _forget_loaded_seq(db, exam_id=exam_id, room_id=room_id)
     envelope = Envelope(
         id=event_id,

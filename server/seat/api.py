@@ -28,7 +28,7 @@ from server.auth.cookies import SessionClaim
 from server.auth.dependencies import STUDENT_ROLES, account_valid
 from server.config import Settings
 from server.db import table_of, utcnow
-from server.db.group_commit import taken_ahead
+from server.db.group_commit import ReadAhead, taken_ahead
 from server.db.reader import in_reader
 from server.db.session import columns
 from server.db.writer import write_job
@@ -229,6 +229,10 @@ def read_saves_ahead(db: Session, saves: list[Mapping[str, Any]]) -> dict[int, d
     return ahead
 
 
+# A run of saves holds one save of an attempt: a second save of it reads what the first wrote.
+SAVES_AHEAD = ReadAhead(read=read_saves_ahead, key=lambda arguments: arguments["attempt_id"])
+
+
 def saving_attempt_of_claim(
     db: Session, *, claim: SessionClaim, attempt_id: int, seb: SebHeaders, save: Save
 ) -> tuple[_SavingAttempt, datetime, SaveFacts]:
@@ -355,7 +359,7 @@ async def save(request: Request, claim: SessionClaim, attempt_id: int) -> Respon
     )
 
 
-@write_job(ahead=read_saves_ahead)
+@write_job(ahead=SAVES_AHEAD)
 def store_save(
     db: Session,
     settings: Settings,

@@ -18,34 +18,32 @@ counts if it arrives within the transport grace (``rules.timing.save_accepted``)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     and_,
     bindparam,
     case,
-    cast,
     func,
     insert,
-    literal,
-    literal_column,
     select,
-    true,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db import table_of
+from server.db.group_commit import write_behind
 from server.db.session import columns
-from server.events.store import NUMBERED_EVENT_SEQ, emit, stored_event
+from server.events.store import emit, stored_event
 from server.models import (
     Attempt,
     AttemptState,
@@ -181,12 +179,8 @@ _COUNT_SAVE = (
 )
 
 
-# On PostgreSQL a save's three writes (its response, the attempt's count, the room's event with
-# the new count) are one statement: each statement of the writer is a round trip to the
-# database, and with two a save instead of four the writer keeps up with 2,000 examinees
-# (docs/BENCHMARKS.md). SQLite has no INSERT or UPDATE in a WITH clause; there each statement
-# is a call within the process. The parameters are named apart from every column: in a
-# statement with an INSERT or UPDATE, one named after a column would become a value it sets.
+# SQLite: a save's response, its attempt's count, the room's event, each a statement (a call
+# within the process). The parameters are named apart from every column, as in ``_COUNT_SAVE``.
 _RESPONSE_VALUES = {
     name: bindparam(f"response_{name}", type_=_responses.c[name].type)
     for name in ("attempt_id", "paper_question_id", "seq", "answer", "flagged")
@@ -195,36 +189,117 @@ _RESPONSE_VALUES = {
     "received_at": bindparam("now", type_=_responses.c.received_at.type),
 }
 _INSERT_RESPONSE = insert(_responses).values(_RESPONSE_VALUES)
-_STORED_RESPONSE = _INSERT_RESPONSE.cte("stored_response")
-_COUNTED = _COUNT_SAVE.cte("counted")
-_NUMBERED = NUMBERED_EVENT_SEQ.cte("numbered")
-_SAVED_EVENT = (
-    insert(_room_events)
-    .from_select(
-        ["exam_id", "room_id", "kind", "attempt_id", "payload", "created_at", "seq"],
-        select(
-            bindparam("of_exam", type_=Integer),
-            bindparam("of_room", type_=Integer),
-            literal("saved", type_=_room_events.c.kind.type),
-            bindparam("of_attempt", type_=Integer),
-            func.json_build_object(
-                literal_column("'question'"),
-                cast(bindparam("save_question"), Integer),
-                literal_column("'answered'"),
-                _COUNTED.c.answered,
-            ),
-            bindparam("now", type_=_room_events.c.created_at.type),
-            _NUMBERED.c.event_seq,
-        ).select_from(_COUNTED.join(_NUMBERED, true())),  # one row each
+
+
+# PostgreSQL: a save's writes (its response, its attempt's count, the room's event with the new
+# count) are one statement, and the saves of a writer's run (``server.seat.api``) are written
+# together, when the run ends (``server.db.group_commit``, "Reading ahead and writing
+# behind"): each statement of the writer is a round trip to the database (docs/BENCHMARKS.md).
+# Each save's values arrive as a row of one JSON document; the room's counter is raised once
+# by the number of the run's events in the room, and the events are numbered in the run's
+# order. A run holds one save of an attempt, so each attempt is updated once.
+_STORE_SAVES = text(
+    """
+WITH wanted AS (
+    SELECT * FROM json_to_recordset(CAST(:saves AS json)) AS w(
+        n integer, attempt_id integer, exam_id integer, room_id integer,
+        paper_question_id integer, seq integer, question integer, answer json,
+        flagged boolean, answered_at timestamptz, received_at timestamptz,
+        answered_delta integer)
+),
+stored AS (
+    INSERT INTO responses
+        (attempt_id, paper_question_id, seq, answer, flagged, answered_at, received_at)
+    SELECT attempt_id, paper_question_id, seq, answer, flagged, answered_at, received_at
+    FROM wanted
+),
+counted AS (
+    UPDATE attempts
+    SET last_seq = CASE WHEN attempts.last_seq < w.seq THEN w.seq ELSE attempts.last_seq END,
+        answered = attempts.answered + w.answered_delta,
+        last_save_at = w.received_at
+    FROM wanted AS w
+    WHERE attempts.id = w.attempt_id
+    RETURNING attempts.id, attempts.answered
+),
+numbered AS (
+    UPDATE exam_rooms
+    SET event_seq = exam_rooms.event_seq + r.events
+    FROM (
+        SELECT exam_id, room_id, count(*) AS events
+        FROM wanted WHERE room_id IS NOT NULL GROUP BY exam_id, room_id
+    ) AS r
+    WHERE exam_rooms.exam_id = r.exam_id AND exam_rooms.room_id = r.room_id
+    RETURNING exam_rooms.exam_id, exam_rooms.room_id, exam_rooms.event_seq - r.events AS before
+),
+told AS (
+    INSERT INTO room_events (exam_id, room_id, kind, attempt_id, payload, created_at, seq)
+    SELECT w.exam_id, w.room_id, 'saved', w.attempt_id,
+           json_build_object('question', w.question, 'answered', c.answered),
+           w.received_at,
+           n.before + row_number() OVER (PARTITION BY w.exam_id, w.room_id ORDER BY w.n)
+    FROM wanted AS w
+    JOIN counted AS c ON c.id = w.attempt_id
+    JOIN numbered AS n ON n.exam_id = w.exam_id AND n.room_id = w.room_id
+    RETURNING attempt_id, id, seq
+)
+SELECT c.id, c.answered, t.id, t.seq FROM counted AS c LEFT JOIN told AS t ON t.attempt_id = c.id
+"""
+)
+
+
+@dataclass(frozen=True)
+class SaveWrite:
+    """A save's writes on PostgreSQL, left behind for its run (``store_saves``)."""
+
+    attempt_id: int
+    exam_id: int
+    room_id: int | None
+    paper_question_id: int
+    seq: int
+    question: int
+    answer: StoredAnswer
+    flagged: bool
+    answered_at: datetime
+    received_at: datetime
+    answered_delta: int
+
+
+def store_saves(db: Session, writes: list[SaveWrite]) -> None:
+    """PostgreSQL: the writes of saves, one of an attempt each, in one statement; the rooms'
+    events published after the commit, as ``emit`` does."""
+    if len({write.attempt_id for write in writes}) != len(writes):
+        raise ValueError("a run holds one save of an attempt")
+    document = json.dumps(
+        [
+            {
+                **asdict(write),
+                "n": n,
+                "answered_at": write.answered_at.isoformat(),
+                "received_at": write.received_at.isoformat(),
+            }
+            for n, write in enumerate(writes)
+        ]
     )
-    .returning(_room_events.c.id, _room_events.c.seq)
-    .cte("saved_event")
-)
-_STORE_SAVE_WITH_EVENT = (
-    select(_COUNTED.c.answered, _SAVED_EVENT.c.id, _SAVED_EVENT.c.seq)
-    .select_from(_COUNTED.join(_SAVED_EVENT, true()))
-    .add_cte(_STORED_RESPONSE)
-)
+    rows: Sequence[Any] = columns(db, _STORE_SAVES, {"saves": document}).all()
+    stored = {attempt_id: (answered, event_id, seq) for attempt_id, answered, event_id, seq in rows}
+    for write in writes:
+        answered, event_id, seq = stored[write.attempt_id]
+        if write.room_id is None:
+            continue
+        if event_id is None:  # the room no longer holds the exam
+            raise LookupError(f"no event counter for room {write.room_id}")
+        stored_event(
+            db,
+            event_id=event_id,
+            seq=seq,
+            exam_id=write.exam_id,
+            room_id=write.room_id,
+            kind="saved",
+            attempt_id=write.attempt_id,
+            payload={"question": write.question, "answered": answered},
+            now=write.received_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -376,6 +451,8 @@ def save_answer(
 
     ``attempt`` was read with its row lock (``saving_attempt_of_claim``): the saves of one
     attempt are stored one at a time. ``facts``: read with it (``server.seat.api``), or here.
+    ``behind``: they were read ahead with the writer's run of saves, and the save's writes are
+    left to be written with the run's (``store_saves``).
     """
     if facts is None:
         facts = save_facts(db, attempt_id=attempt.id, save=save)
@@ -415,6 +492,23 @@ def save_answer(
         raise StaleSequence()
 
     was_answered = newest is not None and is_answered(newest.answer)
+    answered_delta = int(is_answered(answer)) - int(was_answered)
+    if db.get_bind().dialect.name == "postgresql":
+        write = SaveWrite(
+            attempt_id=attempt.id,
+            exam_id=attempt.exam_id,
+            room_id=attempt.room_id,
+            paper_question_id=question.id,
+            seq=save.seq,
+            question=save.question,
+            answer=answer,
+            flagged=save.flagged,
+            answered_at=answered_at,
+            received_at=now,
+            answered_delta=answered_delta,
+        )
+        write_behind(db, store_saves, write)
+        return replace(receipt, status=SaveStatus.SAVED)
     response = {
         "response_attempt_id": attempt.id,
         "response_paper_question_id": question.id,
@@ -427,12 +521,9 @@ def save_answer(
     counted = {
         "of_attempt": attempt.id,
         "save_seq": save.seq,
-        "answered_delta": int(is_answered(answer)) - int(was_answered),
+        "answered_delta": answered_delta,
         "now": now,
     }
-    if attempt.room_id is not None and db.get_bind().dialect.name == "postgresql":
-        _store_with_event(db, attempt, save, {**response, **counted}, now=now)
-        return replace(receipt, status=SaveStatus.SAVED)
     columns(db, _INSERT_RESPONSE, response)
     answered = columns(db, _COUNT_SAVE, counted).scalar_one()
     if attempt.room_id is not None:
@@ -446,31 +537,3 @@ def save_answer(
             now=now,
         )
     return replace(receipt, status=SaveStatus.SAVED)
-
-
-def _store_with_event(
-    db: Session, attempt: SavingAttempt, save: Save, written: dict[str, Any], *, now: datetime
-) -> None:
-    """PostgreSQL: the response, the count and the room's event in one statement."""
-    assert attempt.room_id is not None
-    answered, event_id, seq = columns(
-        db,
-        _STORE_SAVE_WITH_EVENT,
-        {
-            **written,
-            "of_exam": attempt.exam_id,
-            "of_room": attempt.room_id,
-            "save_question": save.question,
-        },
-    ).one()
-    stored_event(
-        db,
-        event_id=event_id,
-        seq=seq,
-        exam_id=attempt.exam_id,
-        room_id=attempt.room_id,
-        kind="saved",
-        attempt_id=attempt.id,
-        payload={"question": save.question, "answered": answered},
-        now=now,
-    )

@@ -25,6 +25,7 @@ from server.db.group_commit import (
     ReadAhead,
     heavy_allowance,
     taken_ahead,
+    write_behind,
 )
 from server.db.session import after_commit
 from tests.support.aio import run_on_own_thread
@@ -444,33 +445,58 @@ def _raise_first(results: list[Any]) -> None:
             raise result
 
 
-# -- reading ahead ------------------------------------------------------------------------------
+# -- reading ahead, writing behind -------------------------------------------------------------
 
 
-class _ReadAhead:
-    """A read-ahead that records the runs it was called for and reads "read <key>" for each
-    piece's key (or raises ``fail``)."""
+class _Reads:
+    """A read-ahead that records the runs it read for and reads "read <key>" for each piece's
+    key (or raises ``fail``); pieces are keyed by their ``key`` argument."""
 
     def __init__(self, fail: Exception | None = None) -> None:
         self.runs: list[list[int]] = []
         self.fail = fail
+        self.ahead = ReadAhead(read=self._read, key=lambda arguments: arguments["key"])
 
-    def __call__(self, session: Session, run: list[Mapping[str, Any]]) -> dict[Any, Any]:
+    def _read(self, session: Session, run: list[Mapping[str, Any]]) -> dict[Any, Any]:
         self.runs.append([arguments["key"] for arguments in run])
         if self.fail is not None:
             raise self.fail
         return {arguments["key"]: f"read {arguments['key']}" for arguments in run}
 
+    def of(self, key: int) -> tuple[ReadAhead, Mapping[str, Any]]:
+        return self.ahead, {"key": key}
 
-def _taking(key: int, *, mark: int | None = None) -> Callable[[Session], Any]:
-    """A piece that takes what was read ahead for ``key`` (and stores ``mark``)."""
+
+class _Marks:
+    """Writes the marks pieces left behind, in one statement a call (or, the first time,
+    raises ``fail``)."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.calls: list[list[int]] = []
+        self.fail = fail
+
+    def __call__(self, session: Session, marks: list[Any]) -> None:
+        self.calls.append(list(marks))
+        if self.fail is not None:
+            failure, self.fail = self.fail, None
+            raise failure
+        session.execute(text("INSERT INTO marks (n) VALUES (:n)"), [{"n": n} for n in marks])
+
+
+def _taking(key: int, *, behind: tuple[_Marks, int] | None = None) -> Callable[[Session], Any]:
+    """A piece that takes what was read ahead for ``key``, and leaves a mark behind."""
 
     def work(session: Session) -> Any:
-        if mark is not None:
-            session.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": mark})
+        if behind is not None:
+            write_behind(session, *behind)
         return taken_ahead(session, key)
 
     return work
+
+
+def _seen(session: Session) -> list[int]:
+    """A piece of another kind: the marks it sees."""
+    return list(session.execute(text("SELECT n FROM marks ORDER BY n")).scalars())
 
 
 def _one_group_ahead(
@@ -497,43 +523,67 @@ def _one_group_ahead(
 def test_a_run_of_pieces_is_read_ahead_once_and_each_piece_takes_what_was_read_for_it(
     writer: GroupWriter,
 ) -> None:
-    ahead = _ReadAhead()
+    reads = _Reads()
     results = _one_group_ahead(
-        writer,
-        [
-            (_taking(1), (ahead, {"key": 1})),
-            (_taking(2), (ahead, {"key": 2})),
-            (_taking(3), (ahead, {"key": 3})),
-        ],
+        writer, [(_taking(1), reads.of(1)), (_taking(2), reads.of(2)), (_taking(3), reads.of(3))]
     )
-    assert ahead.runs == [[1, 2, 3]]
+    assert reads.runs == [[1, 2, 3]]
     assert results == ["read 1", "read 2", "read 3"]
 
 
 def test_a_run_ends_at_a_piece_of_another_kind_and_what_is_left_of_it_is_dropped(
     writer: GroupWriter,
 ) -> None:
-    ahead = _ReadAhead()
+    reads = _Reads()
     results = _one_group_ahead(
         writer,
         [
-            (_taking(5), (ahead, {"key": 1})),  # takes nothing of what was read for it
+            (_taking(5), reads.of(1)),  # takes nothing of what was read for it
             (_taking(1), None),  # another kind: what was read for key 1 is stale by now
-            (_taking(2), (ahead, {"key": 2})),
-            (_taking(3), (ahead, {"key": 3})),
+            (_taking(2), reads.of(2)),
+            (_taking(3), reads.of(3)),
         ],
     )
-    assert ahead.runs == [[1], [2, 3]]
+    assert reads.runs == [[1], [2, 3]]
     assert results == [None, None, "read 2", "read 3"]
 
 
-def test_a_second_piece_with_the_same_key_reads_for_itself(writer: GroupWriter) -> None:
-    ahead = _ReadAhead()
+def test_a_piece_with_a_key_its_run_holds_begins_the_next_run(writer: GroupWriter) -> None:
+    reads = _Reads()
     results = _one_group_ahead(
-        writer, [(_taking(7), (ahead, {"key": 7})), (_taking(7), (ahead, {"key": 7}))]
+        writer,
+        [(_taking(7), reads.of(7)), (_taking(8), reads.of(8)), (_taking(7), reads.of(7))],
     )
-    assert ahead.runs == [[7, 7]]
-    assert results == ["read 7", None]
+    assert reads.runs == [[7, 8], [7]]
+    assert results == ["read 7", "read 8", "read 7"]
+
+
+def test_what_a_run_left_behind_is_written_at_its_end_before_the_next_piece_runs(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    reads, marks = _Reads(), _Marks()
+    results = _one_group_ahead(
+        writer,
+        [
+            (_taking(1, behind=(marks, 1)), reads.of(1)),
+            (_taking(2, behind=(marks, 2)), reads.of(2)),
+            (_seen, None),
+            (_taking(3, behind=(marks, 3)), reads.of(3)),
+        ],
+    )
+    assert results == ["read 1", "read 2", [1, 2], "read 3"]
+    assert marks.calls == [[1, 2], [3]]  # the last run's, before the commit
+    assert committed_marks(sqlite_engine) == [1, 2, 3]
+
+
+def test_outside_a_run_what_is_left_behind_is_written_at_once(writer: GroupWriter) -> None:
+    marks = _Marks()
+
+    def piece(session: Session) -> list[int]:
+        write_behind(session, marks, 4)
+        return _seen(session)
+
+    assert _gather(partial(writer.write, piece)) == [[4]]
 
 
 def test_what_was_read_ahead_does_not_outlive_its_group(sqlite_engine: Engine) -> None:
@@ -542,26 +592,51 @@ def test_what_was_read_ahead_does_not_outlive_its_group(sqlite_engine: Engine) -
     writer = GroupWriter(lambda: session, close=False)
     writer.start()
     try:
-        ahead = _ReadAhead()
-        assert _one_group_ahead(writer, [(_taking(9), (ahead, {"key": 1}))]) == [None]
+        reads = _Reads()
+        assert _one_group_ahead(writer, [(_taking(9), reads.of(1))]) == [None]
         assert _gather(partial(writer.write, _taking(1))) == [None]
     finally:
         writer.stop()
         session.close()
 
 
-def test_a_failed_read_ahead_fails_its_run_s_first_piece_and_the_rest_run_without_it(
-    writer: GroupWriter, sqlite_engine: Engine
+def test_a_failed_read_ahead_blames_no_piece_and_the_group_runs_again_with_savepoints(
+    writer: GroupWriter, sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ahead = _ReadAhead(fail=LookupError("the read-ahead failed"))
+    reads, marks = _Reads(fail=LookupError("the read-ahead failed")), _Marks()
+    savepoints = _Savepoints(sqlite_engine)
     results = _one_group_ahead(
         writer,
         [
-            (_taking(1, mark=1), (ahead, {"key": 1})),
-            (_taking(2, mark=2), (ahead, {"key": 2})),
+            (_taking(1, behind=(marks, 1)), reads.of(1)),
+            (_taking(2, behind=(marks, 2)), reads.of(2)),
         ],
     )
-    assert isinstance(results[0], LookupError)
-    assert results[1] is None  # run again with savepoints, where nothing is read ahead
-    assert ahead.runs == [[1, 2]]
-    assert committed_marks(sqlite_engine) == [2]
+    assert results == [None, None]  # each read for itself: nothing was read ahead
+    assert reads.runs == [[1, 2]]
+    assert marks.calls == [[1], [2]]  # each written at once, outside a run
+    assert savepoints.count == 2
+    assert committed_marks(sqlite_engine) == [1, 2]
+    assert "its group runs again" in caplog.text
+
+
+def test_a_run_s_failed_writes_blame_no_piece_and_the_group_runs_again_with_savepoints(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    reads, marks = _Reads(), _Marks(fail=LookupError("the run's writes failed"))
+    results = _one_group_ahead(
+        writer,
+        [
+            (_taking(1), None),
+            (_taking(2, behind=(marks, 2)), reads.of(2)),
+            (_taking(3, behind=(marks, 3)), reads.of(3)),
+        ],
+    )
+    assert results == [None, None, None]
+    assert marks.calls == [[2, 3], [2], [3]]
+    assert committed_marks(sqlite_engine) == [2, 3]
+    # The next group runs without savepoints again, and reads ahead.
+    assert _one_group_ahead(writer, [(_taking(4), reads.of(4)), (_taking(5), reads.of(5))]) == [
+        "read 4",
+        "read 5",
+    ]

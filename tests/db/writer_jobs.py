@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.db.group_commit import taken_ahead
+from server.db.group_commit import ReadAhead, taken_ahead
 from server.db.writer import write_job
 from server.errors import TooManyAttempts
 from server.events.store import stored_event
@@ -97,7 +97,7 @@ def _read_marks_ahead(db: Session, run: list[Mapping[str, Any]]) -> dict[int, st
     return {n: f"read with {numbers}" for n in numbers}
 
 
-@write_job(ahead=_read_marks_ahead)
+@write_job(ahead=ReadAhead(read=_read_marks_ahead, key=lambda arguments: arguments["n"]))
 def mark_read_ahead(db: Session, settings: Settings, *, n: int) -> str | None:
     """Store mark ``n``; what was read ahead for it, with the run it was read for."""
     db.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})

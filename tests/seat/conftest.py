@@ -114,9 +114,14 @@ def waiting(
 
 
 def sit(
-    db: Session, settings: Settings, world: World, *, language: Language = Language.EN
+    db: Session,
+    settings: Settings,
+    world: World,
+    *,
+    language: Language = Language.EN,
+    seat: int = 0,
 ) -> Sitting:
-    attempt = waiting(db, settings, world, language=language)
+    attempt = waiting(db, settings, world, language=language, seat=seat)
     proctor = factories.create_user(db, role=Role.PROCTOR)
     admit(
         db,

@@ -5,7 +5,8 @@ Each test runs every way a save's facts are read (``_way``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from server.auth.cookies import SessionClaim, password_fingerprint
 from server.config import Settings
-from server.db.group_commit import read_ahead
+from server.db.group_commit import end_run, read_ahead
 from server.events import store
 from server.models import ExamRoom, ItemType, Response, RoomEvent
 from server.seat.answers import TEXT_LIMIT, is_answered
-from server.seat.api import read_saves_ahead, store_save
+from server.seat.api import SAVES_AHEAD, store_save
 from server.seat.closing import current_answers
 from server.seat.errors import (
     AnswerTooLong,
@@ -34,15 +35,15 @@ from server.seat.errors import (
     UnknownQuestion,
     WindowReplaced,
 )
-from server.seat.saves import SaveStatus, save_answer
+from server.seat.saves import Save, SaveStatus, save_answer
 from server.seat.seb import SebHeaders
 from server.seat.views import paper_view
-from tests.seat.conftest import Sitting
+from tests.seat.conftest import Sitting, sit
 
 # Every test runs three ways: with ``save_answer`` reading the save's facts in a statement of
 # their own; as the writer's job (``store_save``), which reads them with the attempt and its
 # lock; and as that job in a run of saves the writer read ahead (``read_saves_ahead``: on
-# PostgreSQL the job must then not read them itself).
+# PostgreSQL the job must then not read them itself, and leaves its writes to the run's end).
 _WAYS: dict[str, str] = {"way": "read_by_save_answer"}
 
 
@@ -53,49 +54,56 @@ def _way(request: pytest.FixtureRequest) -> Iterator[None]:
     _WAYS["way"] = "read_by_save_answer"
 
 
-class _FactReads:
-    """Counts the statements that read a save's facts (``server.seat.saves.with_facts``)."""
+class _Statements:
+    """Counts the statements that contain ``part`` (a save's facts: "AS newest", of
+    ``server.seat.saves.with_facts``), while in the ``with`` block."""
 
-    def __init__(self, db: Session) -> None:
+    def __init__(self, db: Session, part: str) -> None:
         self.count = 0
+        self._part = part
         self._engine = db.get_bind().engine
         event.listen(self._engine, "before_cursor_execute", self._seen)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.count += "AS newest" in statement
+        self.count += self._part in statement
 
-    def __enter__(self) -> _FactReads:
+    def __enter__(self) -> _Statements:
         return self
 
     def __exit__(self, *_exc: object) -> None:
         event.remove(self._engine, "before_cursor_execute", self._seen)
 
 
+def _job_arguments(sitting: Sitting, save: Save, now: datetime) -> dict[str, Any]:
+    """``store_save``'s arguments for the sitting's student's save."""
+    user = sitting.world.student.user
+    return {
+        "claim": SessionClaim(user.id, password_fingerprint(user.password_hash)),
+        "attempt_id": sitting.attempt.id,
+        "seb": SebHeaders(url=""),
+        "save": save,
+        "received_at": now,
+    }
+
+
 def _save(db: Session, settings: Settings, sitting: Sitting, save, *, now=None):  # type: ignore[no-untyped-def]
     now = now or sitting.start + timedelta(minutes=1, seconds=1)
     if _WAYS["way"] != "read_by_save_answer":
         db.flush()  # what the test changed, as a committed request would have
-        user = sitting.world.student.user
-        claim = SessionClaim(user.id, password_fingerprint(user.password_hash))
-        arguments: dict[str, Any] = {
-            "claim": claim,
-            "attempt_id": sitting.attempt.id,
-            "seb": SebHeaders(url=""),
-            "save": save,
-            "received_at": now,
-        }
+        arguments = _job_arguments(sitting, save, now)
         if _WAYS["way"] == "read_with_the_attempt":
             return store_save(db, settings, **arguments)
         # In a run with a save of an attempt that does not exist (an id beyond the column's
         # integers, as a path may carry): it is not found, and this one is read as before.
         elsewhere = {**arguments, "attempt_id": 10**17}
-        read_ahead(db, read_saves_ahead, [arguments, elsewhere])
+        read_ahead(db, SAVES_AHEAD, [arguments, elsewhere])
         postgresql = db.get_bind().dialect.name == "postgresql"
-        with _FactReads(db) as reads:
+        with _Statements(db, "AS newest") as reads:
             try:
                 return store_save(db, settings, **arguments)
             finally:
                 assert reads.count == (0 if postgresql else 1)
+                end_run(db)
     return save_answer(
         db, settings, attempt=sitting.attempt, start=sitting.start, save=save, now=now
     )
@@ -453,3 +461,41 @@ def test_each_stored_save_tells_the_room_once_with_the_answered_count(
     ).scalar_one()
     db.refresh(room)
     assert room.event_seq == last_seq + 3
+
+
+def test_a_run_of_several_attempts_saves_is_stored_together_and_told_in_its_order(
+    db: Session, settings: Settings, sitting: Sitting
+) -> None:
+    """On PostgreSQL in one statement at the run's end; the room's events numbered in the run's
+    order, each with its attempt's count."""
+    other = sit(db, settings, replace(sitting.world, student=sitting.world.new_student(db)), seat=1)
+    in_room = RoomEvent.room_id == sitting.attempt.room_id
+    last_seq = db.execute(select(func.max(RoomEvent.seq)).where(in_room)).scalar_one() or 0
+    now = sitting.start + timedelta(minutes=1, seconds=1)
+    run = [
+        _job_arguments(other, other.save(1, 2, (other.numbers(2)[0],)), now),
+        _job_arguments(sitting, sitting.save(1, 1, (sitting.numbers(1)[1],)), now),
+    ]
+    with _Statements(db, "INSERT INTO responses") as inserts:
+        read_ahead(db, SAVES_AHEAD, run)
+        receipts = [store_save(db, settings, **arguments) for arguments in run]
+        end_run(db)
+
+    assert [receipt.status for receipt in receipts] == [SaveStatus.SAVED] * 2
+    assert inserts.count == (1 if db.get_bind().dialect.name == "postgresql" else 2)
+    events = list(
+        db.execute(
+            select(RoomEvent).where(in_room, RoomEvent.seq > last_seq).order_by(RoomEvent.seq)
+        ).scalars()
+    )
+    assert [(e.seq, e.attempt_id, e.payload) for e in events] == [
+        (last_seq + 1, other.attempt.id, {"question": 2, "answered": 1}),
+        (last_seq + 2, sitting.attempt.id, {"question": 1, "answered": 1}),
+    ]
+    pending = db.info[store._PENDING][-2:]
+    assert [(e.id, e.seq, e.payload) for e in pending] == [(e.id, e.seq, e.payload) for e in events]
+    for seated, question, option in ((other, 2, 0), (sitting, 1, 1)):
+        db.refresh(seated.attempt)
+        assert (seated.attempt.last_seq, seated.attempt.answered) == (1, 1)
+        stored = current_answers(db, seated.attempt.id)[seated.attempt.paper[question - 1].id]
+        assert stored.answer == [seated.options(question)[option]]
