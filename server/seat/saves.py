@@ -52,7 +52,6 @@ from server.models import (
     Language,
     PaperQuestion,
     Response,
-    RoomEvent,
     Student,
 )
 from server.rules.timing import save_accepted
@@ -161,7 +160,6 @@ _attempts = table_of(Attempt)
 _responses = table_of(Response)
 _paper = table_of(PaperQuestion)
 _versions = table_of(ItemVersion)
-_room_events = table_of(RoomEvent)
 
 _COUNT_SAVE = (
     update(_attempts)
