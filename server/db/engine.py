@@ -235,6 +235,11 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+# Two statements in one message: the simple query protocol, which psycopg uses for a statement
+# without parameters and never prepares (``prepare=False``).
+_BEGIN_WRITERS_TURN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITERS_TURN_KEY})"
+
+
 def _configure_postgresql(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -244,8 +249,14 @@ def _configure_postgresql(engine: Engine) -> None:
         # after a second (deadlock_timeout) while both writers, and every request in their
         # groups, wait. Groups that take this lock first run one at a time instead, as SQLite's
         # do; the next group gathers meanwhile. The lock ends with the transaction.
+        #
+        # The writers' connections are in autocommit (``writers_turn``), so psycopg does not send
+        # a BEGIN of its own: the transaction's BEGIN and the lock go as one message, one round
+        # trip where there were two. A group of one save was five (BEGIN, lock, read, write,
+        # COMMIT), and every round trip waits for a database process to win a core. psycopg's
+        # commit and rollback still end the transaction: they look at the server's status.
         if connection.get_execution_options().get(WRITERS_TURN):
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITERS_TURN_KEY})")
+            connection.connection.driver_connection.execute(_BEGIN_WRITERS_TURN, prepare=False)
 
 
 @lru_cache(maxsize=8)
@@ -257,9 +268,13 @@ def write_intent(engine: Engine) -> Engine:
 @lru_cache(maxsize=8)
 def writers_turn(engine: Engine) -> Engine:
     """The engine of the group writers' sessions: ready to write, and on PostgreSQL each
-    transaction waits for the writers' turn first (``_configure_postgresql``). On SQLite the
-    write intent is the turn already."""
-    return engine.execution_options(**{WRITE_INTENT: True, WRITERS_TURN: True})
+    transaction waits for the writers' turn first (``_configure_postgresql``), which begins
+    the transaction itself, so the driver is left in autocommit. On SQLite the write intent is
+    the turn already."""
+    options: dict[str, Any] = {WRITE_INTENT: True, WRITERS_TURN: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return engine.execution_options(**options)
 
 
 @lru_cache(maxsize=8)

@@ -14,12 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from psycopg import pq
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from server.db import create_db_engine
-from server.db.engine import POSTGRESQL_OPTIONS, FifoLock, write_intent, writers_turn
+from server.db.engine import (
+    POSTGRESQL_OPTIONS,
+    WRITE_INTENT,
+    WRITERS_TURN_KEY,
+    FifoLock,
+    write_intent,
+    writers_turn,
+)
 from server.models import AuditEntry
 from tests.support.worker import Worker
 
@@ -493,3 +501,74 @@ def test_postgresql_plans_a_prepared_statement_once(engine: Engine) -> None:
     with engine.connect() as connection:
         mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
     assert mode == "force_generic_plan"
+
+
+def _turn_taken(engine: Engine) -> bool:
+    """Whether a transaction holds the writers' lock, seen from a connection of its own."""
+    with engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks"
+                    " WHERE locktype = 'advisory' AND granted AND objid = :key"
+                ),
+                {"key": WRITERS_TURN_KEY},
+            ).scalar()
+        )
+
+
+def test_a_writers_group_begins_and_takes_the_turn_in_one_message(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """PostgreSQL: the group's BEGIN and the writers' lock go to the database as one message,
+    a round trip fewer than the driver's own BEGIN and then the lock; COMMIT ends it and gives
+    the lock back, and the pool's other transactions are not left in autocommit."""
+    if engine.dialect.name != "postgresql":
+        # SQLite's turn is the write intent's BEGIN IMMEDIATE; the driver's transactions stay.
+        assert "isolation_level" not in writers_turn(engine).get_execution_options()
+        return
+    trace = tmp_path / "libpq.trace"
+    with writers_turn(engine).connect() as connection:
+        libpq = connection.connection.driver_connection.pgconn
+        with trace.open("w") as file:
+            libpq.trace(file.fileno())
+            libpq.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+            with connection.begin():
+                connection.exec_driver_sql("SELECT 1")
+                held = _turn_taken(engine)
+            libpq.untrace()
+        assert not _turn_taken(engine)
+    sent = [line.split("\t") for line in trace.read_text().splitlines() if line.startswith("F\t")]
+    assert held
+    assert [message[2] for message in sent] == ["Query", "Query", "Query"]
+    assert sent[0][3] == f' "BEGIN; SELECT pg_advisory_xact_lock({WRITERS_TURN_KEY})"'
+    assert sent[2][3] == ' "COMMIT"'
+    with engine.connect() as connection:
+        assert not connection.connection.driver_connection.autocommit
+
+
+def test_a_writers_group_rolls_back_whole_and_to_its_savepoints(engine: Engine) -> None:
+    """PostgreSQL: the group that began its own transaction still rolls back, to a savepoint
+    (a group's rerun piece by piece) and whole, giving the lock back."""
+    if engine.dialect.name != "postgresql":
+        assert writers_turn(engine).get_execution_options()[WRITE_INTENT]
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE writers_group_probe (n INTEGER NOT NULL)")
+    try:
+        with writers_turn(engine).connect() as connection:
+            with connection.begin() as group:
+                connection.exec_driver_sql("INSERT INTO writers_group_probe VALUES (1)")
+                with connection.begin_nested() as piece:
+                    connection.exec_driver_sql("INSERT INTO writers_group_probe VALUES (2)")
+                    piece.rollback()
+                kept = connection.exec_driver_sql("SELECT n FROM writers_group_probe").all()
+                group.rollback()
+            assert not _turn_taken(engine)
+        with engine.connect() as connection:
+            left = connection.exec_driver_sql("SELECT n FROM writers_group_probe").all()
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE writers_group_probe")
+    assert kept == [(1,)]
+    assert left == []
