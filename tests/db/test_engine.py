@@ -522,14 +522,16 @@ def test_a_writers_group_begins_and_takes_the_turn_in_one_message(
 ) -> None:
     """PostgreSQL: the group's BEGIN and the writers' lock go to the database as one message,
     a round trip fewer than the driver's own BEGIN and then the lock; COMMIT ends it and gives
-    the lock back, and the pool's other transactions are not left in autocommit."""
+    the lock back, and the connection goes back to the pool out of autocommit, for the
+    transactions of others."""
     if engine.dialect.name != "postgresql":
         # SQLite's turn is the write intent's BEGIN IMMEDIATE; the driver's transactions stay.
         assert "isolation_level" not in writers_turn(engine).get_execution_options()
         return
     trace = tmp_path / "libpq.trace"
     with writers_turn(engine).connect() as connection:
-        libpq = connection.connection.driver_connection.pgconn
+        driver = connection.connection.driver_connection
+        libpq = driver.pgconn
         with trace.open("w") as file:
             libpq.trace(file.fileno())
             libpq.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
@@ -543,8 +545,8 @@ def test_a_writers_group_begins_and_takes_the_turn_in_one_message(
     assert [message[2] for message in sent] == ["Query", "Query", "Query"]
     assert sent[0][3] == f' "BEGIN; SELECT pg_advisory_xact_lock({WRITERS_TURN_KEY})"'
     assert sent[2][3] == ' "COMMIT"'
-    with engine.connect() as connection:
-        assert not connection.connection.driver_connection.autocommit
+    # Back in the pool, the connection is the driver's usual one again.
+    assert not driver.autocommit
 
 
 def test_a_writers_group_rolls_back_whole_and_to_its_savepoints(engine: Engine) -> None:
