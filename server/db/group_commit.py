@@ -28,12 +28,10 @@ instead of reading it itself. A piece that took it may leave its writes behind
 What was read stays true only while nothing else has written what it read: so a run holds each
 key (``ReadAhead.key``: a save's attempt) once, and ends at the first piece of another kind or
 with a key it holds already; when it ends, what is left of its read-ahead is dropped and what
-its pieces left behind is written, before the next piece runs. A group's light pieces are
-lined up by kind first (``by_kind``), so that the saves between the sign-in minute's window
-claims make one run, not one between each two claims. Read-aheads run only in a group without
-savepoints. When a run's read or its writes fail, no one piece is to blame: the group is
-rolled back and all of it runs again with savepoints, where each piece reads and writes for
-itself and a piece that fails fails alone.
+its pieces left behind is written, before the next piece runs. Read-aheads run only in a group
+without savepoints. When a run's read or its writes fail, no one piece is to blame: the group
+is rolled back and all of it runs again with savepoints, where each piece reads and writes
+for itself and a piece that fails fails alone.
 
 Heavy pieces (a sign-in, an admission, a finish: milliseconds each, against a fraction of one
 for a save) join a group a few at a time (``heavy_allowance``). Every piece of a group is
@@ -42,7 +40,7 @@ them: in the sign-in minute of 2,000 examinees the groups grew to 128 pieces and
 and the saves' p99 with them (docs/BENCHMARKS.md). The heavy pieces left over go first into
 the next groups, ahead of heavy pieces that arrive later. Taking pieces out of arrival order
 changes nothing a client can tell: none of them was answered yet, so any order is one they
-could have arrived in. (The same holds for lining the light pieces up by kind.)
+could have arrived in.
 """
 
 from __future__ import annotations
@@ -123,15 +121,6 @@ class Pending(Generic[T]):
     heavy: bool = False  # a few of these in one group (heavy_allowance)
     # The read-ahead of this kind of piece and this piece's arguments for it.
     ahead: tuple[ReadAhead, Mapping[str, Any]] | None = None
-
-
-def by_kind(pieces: list[Pending[Any]]) -> list[Pending[Any]]:
-    """``pieces`` with those of one read-ahead together, each kind where its first piece was and
-    in its order of arrival; the pieces without one are a kind too."""
-    kinds: dict[ReadAhead | None, list[Pending[Any]]] = {}
-    for pending in pieces:
-        kinds.setdefault(None if pending.ahead is None else pending.ahead[0], []).append(pending)
-    return [pending for kind in kinds.values() for pending in kind]
 
 
 def taken_ahead(session: Session, key: Any) -> Any:
@@ -331,7 +320,7 @@ class GroupWriter:
                 arrived, stopping = take_group(self._line, MAX_GROUP, wait=not held)
             light = [pending for pending in arrived if not pending.heavy]
             held.extend(pending for pending in arrived if pending.heavy)
-            group = [held.popleft() for _ in range(heavy_allowance(len(held)))] + by_kind(light)
+            group = [held.popleft() for _ in range(heavy_allowance(len(held)))] + light
             if group:
                 self._write(group)
                 if self._after_group is not None:

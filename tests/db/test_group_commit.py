@@ -22,9 +22,7 @@ from server.db.group_commit import (
     MAX_HEAVY,
     MAX_TRIES,
     GroupWriter,
-    Pending,
     ReadAhead,
-    by_kind,
     heavy_allowance,
     taken_ahead,
     write_behind,
@@ -451,20 +449,19 @@ def _raise_first(results: list[Any]) -> None:
 
 
 class _Reads:
-    """A read-ahead that records the runs it read for and reads "<label> <key>" for each
-    piece's key (or raises ``fail``); pieces are keyed by their ``key`` argument."""
+    """A read-ahead that records the runs it read for and reads "read <key>" for each piece's
+    key (or raises ``fail``); pieces are keyed by their ``key`` argument."""
 
-    def __init__(self, fail: Exception | None = None, label: str = "read") -> None:
+    def __init__(self, fail: Exception | None = None) -> None:
         self.runs: list[list[int]] = []
         self.fail = fail
-        self.label = label
         self.ahead = ReadAhead(read=self._read, key=lambda arguments: arguments["key"])
 
     def _read(self, session: Session, run: list[Mapping[str, Any]]) -> dict[Any, Any]:
         self.runs.append([arguments["key"] for arguments in run])
         if self.fail is not None:
             raise self.fail
-        return {arguments["key"]: f"{self.label} {arguments['key']}" for arguments in run}
+        return {arguments["key"]: f"read {arguments['key']}" for arguments in run}
 
     def of(self, key: int) -> tuple[ReadAhead, Mapping[str, Any]]:
         return self.ahead, {"key": key}
@@ -534,7 +531,7 @@ def test_a_run_of_pieces_is_read_ahead_once_and_each_piece_takes_what_was_read_f
     assert results == ["read 1", "read 2", "read 3"]
 
 
-def test_pieces_of_another_kind_run_after_the_run_around_them_and_find_nothing_of_it_left(
+def test_a_run_ends_at_a_piece_of_another_kind_and_what_is_left_of_it_is_dropped(
     writer: GroupWriter,
 ) -> None:
     reads = _Reads()
@@ -542,57 +539,13 @@ def test_pieces_of_another_kind_run_after_the_run_around_them_and_find_nothing_o
         writer,
         [
             (_taking(5), reads.of(1)),  # takes nothing of what was read for it
-            (_taking(1), None),  # another kind: what was read for key 1 is stale by then
+            (_taking(1), None),  # another kind: what was read for key 1 is stale by now
             (_taking(2), reads.of(2)),
             (_taking(3), reads.of(3)),
         ],
     )
-    assert reads.runs == [[1, 2, 3]]
+    assert reads.runs == [[1], [2, 3]]
     assert results == [None, None, "read 2", "read 3"]
-
-
-def test_a_run_ends_at_a_piece_of_another_kind_and_what_is_left_of_it_is_dropped(
-    writer: GroupWriter,
-) -> None:
-    """Heavy pieces come first in a group, light ones by kind (``by_kind``): a run is ended by
-    another kind of piece only when it comes after the run, as here a second read-ahead's."""
-    reads, others = _Reads(), _Reads(label="other")
-    results = _one_group_ahead(
-        writer,
-        [
-            (_taking(5), reads.of(1)),
-            (_taking(1), others.of(9)),  # what ``reads`` read for key 1 is stale by then
-            (_taking(2), reads.of(2)),
-        ],
-    )
-    assert reads.runs == [[1, 2]]
-    assert others.runs == [[9]]
-    assert results == [None, None, "read 2"]
-
-
-@pytest.mark.parametrize(
-    ("arrived", "lined_up"),
-    [
-        ([], []),
-        (["a1", "a2"], ["a1", "a2"]),
-        (["-1", "a1", "-2", "a2", "-3"], ["-1", "-2", "-3", "a1", "a2"]),
-        (["a1", "-1", "b1", "a2", "-2", "b2"], ["a1", "a2", "-1", "-2", "b1", "b2"]),
-        (["b1", "a1", "b2"], ["b1", "b2", "a1"]),
-    ],
-)
-def test_light_pieces_line_up_by_kind_in_order_of_arrival(
-    arrived: list[str], lined_up: list[str]
-) -> None:
-    """``a``, ``b``: two read-aheads' pieces; ``-``: pieces without one."""
-    kinds = {"a": _Reads().ahead, "b": _Reads().ahead}
-
-    def pending(name: str) -> Pending[Any]:
-        ahead = None if name[0] == "-" else (kinds[name[0]], {"key": name})
-        return Pending(_seen, lambda _result, _error: None, ahead=ahead)
-
-    pieces = {name: pending(name) for name in arrived}
-    order = {id(piece): name for name, piece in pieces.items()}
-    assert [order[id(piece)] for piece in by_kind(list(pieces.values()))] == lined_up
 
 
 def test_a_piece_with_a_key_its_run_holds_begins_the_next_run(writer: GroupWriter) -> None:
@@ -618,12 +571,9 @@ def test_what_a_run_left_behind_is_written_at_its_end_before_the_next_piece_runs
             (_taking(3, behind=(marks, 3)), reads.of(3)),
         ],
     )
-    assert results == ["read 1", "read 2", [1, 2, 3], "read 3"]
-    assert marks.calls == [[1, 2, 3]]
-    # A run that ends the group is written before the commit.
-    assert _one_group_ahead(writer, [(_taking(4, behind=(marks, 4)), reads.of(4))]) == ["read 4"]
-    assert marks.calls[-1] == [4]
-    assert committed_marks(sqlite_engine) == [1, 2, 3, 4]
+    assert results == ["read 1", "read 2", [1, 2], "read 3"]
+    assert marks.calls == [[1, 2], [3]]  # the last run's, before the commit
+    assert committed_marks(sqlite_engine) == [1, 2, 3]
 
 
 def test_outside_a_run_what_is_left_behind_is_written_at_once(writer: GroupWriter) -> None:
