@@ -91,13 +91,14 @@ _APPEND = insert(_audit)
 def record(
     db: Session,
     *,
-    actor: User | None,
+    actor: User | int | None,
     action: str,
     subject: str,
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry after the current tail, in the caller's transaction.
+    """Append one entry after the current tail, in the caller's transaction. ``actor``: the
+    account that acted, or its id (a job in the writer may know only the id), or None.
 
     Returns the entry as written, not added to the session: a Core INSERT, since every sign-in
     appends two and the ORM's flush of one object cost more than the statement.
@@ -106,7 +107,7 @@ def record(
     seq = last_seq + 1
     moment = at or utcnow()
     clean = _canonical(details or {})
-    actor_id = actor.id if actor else None
+    actor_id = actor.id if isinstance(actor, User) else actor
     values: dict[str, Any] = {
         "seq": seq,
         "at": moment,

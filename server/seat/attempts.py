@@ -28,7 +28,7 @@ from server.models import (
 )
 from server.seat.closing import CLOSED_STATES, close
 from server.seat.errors import AttemptClosed, NotStarted
-from server.seat.sittings import Sitting, sitting_for
+from server.seat.sittings import Sitting
 
 SIGNAL_KINDS = frozenset(
     {
@@ -49,13 +49,6 @@ class Phase(StrEnum):
     ADMITTED = "admitted"  # ID checked, the exam has not started
     SITTING = "sitting"  # answering
     CLOSED = "closed"
-
-
-def sitting_of(db: Session, attempt: Attempt) -> Sitting:
-    sitting = sitting_for(db, exam_id=attempt.exam_id, room_id=attempt.room_id or 0)
-    if sitting is None:  # the room was taken off the exam after sign-in
-        raise AttemptClosed()
-    return sitting
 
 
 def phase(attempt: Attempt, *, start: datetime, now: datetime) -> Phase:
@@ -199,9 +192,16 @@ def _emit(
 
 
 def finish(
-    db: Session, settings: Settings, *, attempt: Attempt, user: User, start: datetime, now: datetime
+    db: Session,
+    settings: Settings,
+    *,
+    attempt: Attempt,
+    user: User | int,
+    start: datetime,
+    now: datetime,
 ) -> None:
-    """The student finishes before time (R 4.6): the attempt closes and is scored."""
+    """The student finishes before time (R 4.6): the attempt closes and is scored. ``user``:
+    the student's account, or its id."""
     if phase(attempt, start=start, now=now) != Phase.SITTING:
         raise AttemptClosed() if attempt.state in CLOSED_STATES else NotStarted()
     # Past the deadline the attempt ends by time, whoever pressed the button first.

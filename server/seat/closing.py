@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.audit.service import record
 from server.config import Settings
@@ -185,46 +186,71 @@ def question_score(
 
 # The finish's reads, built once: at the end of an exam every room finishes within a minute,
 # each finish a job of the one writer that the saves still coming in wait behind.
-_PAPER_KINDS = (
+#
+# The paper's questions with their kinds and each option's fraction: a row per option (one
+# with no option for a version that has none).
+_PAPER = (
     select(
         PaperQuestion.id,
         PaperQuestion.item_version_id,
         PaperQuestion.discipline_id,
         ItemVersion.type,
+        ItemOption.id,
+        ItemOption.fraction,
     )
     .join(ItemVersion, ItemVersion.id == PaperQuestion.item_version_id)
+    .outerjoin(ItemOption, ItemOption.item_version_id == PaperQuestion.item_version_id)
     .where(PaperQuestion.attempt_id == bindparam("attempt_id"))
+    .order_by(PaperQuestion.position)
 )
-_PAPER_FRACTIONS = (
-    select(ItemOption.item_version_id, ItemOption.id, ItemOption.fraction)
-    .join(PaperQuestion, PaperQuestion.item_version_id == ItemOption.item_version_id)
-    .where(PaperQuestion.attempt_id == bindparam("attempt_id"))
-)
-_STANDING_VIOLATION = select(
-    exists().where(Violation.attempt_id == bindparam("attempt_id"), Violation.revoked_at.is_(None))
-)
-# The student's midterm marks in the exam's term, by discipline.
-_ENROLMENTS = (
-    select(Enrolment.discipline_id, Enrolment.r1, Enrolment.r2)
-    .join(ExamSession, ExamSession.term_id == Enrolment.term_id)
-    .join(Exam, Exam.exam_session_id == ExamSession.id)
-    .where(Exam.id == bindparam("exam_id"), Enrolment.student_id == bindparam("student_id"))
-)
+# The exam's disciplines in order, with the student's midterm marks in the exam's term (none
+# when not enrolled) and whether a violation stands against the attempt.
 _DISCIPLINES = (
-    select(ExamDiscipline.discipline_id)
+    select(
+        ExamDiscipline.discipline_id,
+        Enrolment.r1,
+        Enrolment.r2,
+        exists()
+        .where(Violation.attempt_id == bindparam("attempt_id"), Violation.revoked_at.is_(None))
+        .label("violation"),
+    )
+    .join(Exam, Exam.id == ExamDiscipline.exam_id)
+    .join(ExamSession, ExamSession.id == Exam.exam_session_id)
+    .outerjoin(
+        Enrolment,
+        and_(
+            Enrolment.term_id == ExamSession.term_id,
+            Enrolment.discipline_id == ExamDiscipline.discipline_id,
+            Enrolment.student_id == bindparam("student_id"),
+        ),
+    )
     .where(ExamDiscipline.exam_id == bindparam("exam_id"))
     .order_by(ExamDiscipline.position)
 )
 
 
-def _paper_fractions(db: Session, attempt_id: int) -> dict[int, dict[int, Decimal]]:
-    """Each option's fraction, by item version, for the versions on the attempt's paper."""
+@dataclass(frozen=True)
+class _Paper:
+    """The attempt's paper as scoring needs it: (question, version, discipline) in order, each
+    version's kind, and each version's option fractions by option."""
+
+    questions: list[tuple[int, int, int]]
+    kinds: dict[int, ItemType]
+    fractions: dict[int, dict[int, Decimal]]
+
+
+def _paper(db: Session, attempt_id: int) -> _Paper:
+    questions: dict[int, tuple[int, int, int]] = {}
+    kinds: dict[int, ItemType] = {}
     fractions: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for version_id, option_id, fraction in columns(
-        db, _PAPER_FRACTIONS, {"attempt_id": attempt_id}
+    for question, version, discipline, kind, option, fraction in columns(
+        db, _PAPER, {"attempt_id": attempt_id}
     ):
-        fractions[version_id][option_id] = Decimal(fraction)
-    return fractions
+        questions.setdefault(question, (question, version, discipline))
+        kinds[version] = kind
+        if option is not None:
+            fractions[version][option] = Decimal(fraction)
+    return _Paper(list(questions.values()), kinds, fractions)
 
 
 def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -> list[Result]:
@@ -234,14 +260,9 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
     writer, which the saves still coming in wait behind: the reads below are few and ask for
     columns, not objects (docs/BENCHMARKS.md, the finish minute).
     """
-    paper: list[tuple[int, int, int, ItemType]] = [
-        (question, version, discipline, kind)
-        for question, version, discipline, kind in columns(
-            db, _PAPER_KINDS, {"attempt_id": attempt.id}
-        )
-    ]
-    kinds = {version: kind for _question, version, _discipline, kind in paper}
-    fractions = _paper_fractions(db, attempt.id)
+    # Six reads in three statements: on PostgreSQL each is a round trip of the writer's.
+    paper = _paper(db, attempt.id)
+    kinds, fractions = paper.kinds, paper.fractions
     keyed = [v for v, kind in kinds.items() if _KINDS[kind] not in CHOICE_KINDS]
     contents: dict[int, Any] = {}
     accepted: dict[int, _Accepted] = {}
@@ -255,18 +276,14 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
             db, [v for v in keyed if kinds[v] in (ItemType.SHORT_ANSWER, ItemType.NUMERICAL)]
         )
     answers = {q: saved.answer for q, saved in current_answers(db, attempt.id).items()}
-    violation = bool(columns(db, _STANDING_VIOLATION, {"attempt_id": attempt.id}).scalar_one())
-    exam = {"exam_id": attempt.exam_id}
-    enrolments = {
-        discipline: (r1, r2)
-        for discipline, r1, r2 in columns(
-            db, _ENROLMENTS, {**exam, "student_id": attempt.student_id}
-        )
-    }
-    disciplines = columns(db, _DISCIPLINES, exam).scalars().all()
+    disciplines = columns(
+        db,
+        _DISCIPLINES,
+        {"attempt_id": attempt.id, "exam_id": attempt.exam_id, "student_id": attempt.student_id},
+    ).all()
     results = []
-    for discipline_id in disciplines:
-        questions = [(q, v) for q, v, discipline, _kind in paper if discipline == discipline_id]
+    for discipline_id, r1, r2, violation in disciplines:
+        questions = [(q, v) for q, v, discipline in paper.questions if discipline == discipline_id]
         credits = []
         for question_id, version_id in questions:
             credits.append(
@@ -279,12 +296,11 @@ def score(db: Session, settings: Settings, attempt: Attempt, *, now: datetime) -
                     language=attempt.language,
                 )
             )
-        r1, r2 = enrolments.get(discipline_id, (None, None))
         outcome = exam_result(
             r1=r1,
             r2=r2,
             exam_percent=exam_percent(credits, max(len(questions), 1)),
-            violation=violation,
+            violation=bool(violation),
             rounding=settings.grade_rounding,
         )
         result = Result(
@@ -323,18 +339,26 @@ def close(
     *,
     state: AttemptState,
     now: datetime,
-    actor: User | None,
+    actor: User | int | None,
 ) -> bool:
-    """Close a sitting attempt and score it; False when someone else closed it first."""
+    """Close a sitting attempt and score it; False when someone else closed it first.
+
+    ``actor``: the account that closed it (a student finishing, a proctor removing), or its id,
+    or None (the server's clock).
+    """
     closed = columns(db, _CLOSE, {"attempt_id": attempt.id, "closed_state": state, "now": now})
     if closed.rowcount != 1:
         db.refresh(attempt)
         return False
-    db.refresh(attempt)
+    # What the update wrote, as loaded: no read of the row back (a round trip on PostgreSQL)
+    # and no second write of it at the flush.
+    set_committed_value(attempt, "state", state)
+    set_committed_value(attempt, "closed_at", now)
     results = score(db, settings, attempt, now=now)
+    actor_id = actor.id if isinstance(actor, User) else actor
     record(
         db,
-        actor=actor,
+        actor=actor_id,
         action=f"attempt.{state.value}",
         subject=f"attempt:{attempt.id}",
         details={
@@ -350,7 +374,7 @@ def close(
             room_id=attempt.room_id,
             kind="closed",
             attempt_id=attempt.id,
-            actor_id=actor.id if actor else None,
+            actor_id=actor_id,
             payload={"state": state.value},
             now=now,
         )

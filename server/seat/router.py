@@ -51,7 +51,7 @@ from server.lane import form_body, query_body
 from server.middleware import content_security_policy
 from server.models import Attempt, Discipline, Exam, Language, Result, User
 from server.seat import attempts as seat_attempts
-from server.seat.api import lane
+from server.seat.api import attempt_of_claim, lane
 from server.seat.checkin import SeatCheckIn, check_in_at_seat
 from server.seat.enrolment import SEAT_COOKIE, SeatClaim, enrolled_seat, write_seat_cookie
 from server.seat.errors import AttemptNotFound, UnknownSeat
@@ -63,7 +63,6 @@ from server.seat.seb import (
     SebKeys,
     enforce,
     enforce_for_sitting,
-    enforce_headers,
     headers_of,
     keys_for_seat,
 )
@@ -443,7 +442,7 @@ def finish_attempt(
     seb: SebHeaders,
     now: datetime,
 ) -> None:
-    user, attempt = _own_attempt(db, claim, attempt_id)
-    sitting = seat_attempts.sitting_of(db, attempt)
-    enforce_headers(SebKeys.of_exam(sitting.exam), seb)
-    seat_attempts.finish(db, settings, attempt=attempt, user=user, start=sitting.start, now=now)
+    # The attempt with the claim's and the room's checks in one statement, as a save reads it:
+    # every finish of the finish minute runs in the writer, between the saves.
+    attempt, start = attempt_of_claim(db, claim=claim, attempt_id=attempt_id, seb=seb)
+    seat_attempts.finish(db, settings, attempt=attempt, user=claim.user_id, start=start, now=now)

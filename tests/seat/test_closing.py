@@ -6,12 +6,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from server.auth.cookies import SessionClaim, password_fingerprint
 from server.config import Settings
 from server.models import (
     AttemptState,
+    Enrolment,
     ItemOption,
     ItemType,
     Language,
@@ -24,11 +26,14 @@ from server.seat.answers import RawAnswer
 from server.seat.attempts import finish
 from server.seat.closing import close, close_expired
 from server.seat.errors import AttemptClosed
+from server.seat.router import finish_attempt
 from server.seat.saves import save_answer
+from server.seat.seb import SebHeaders
 from server.seat.views import paper_view
 from tests import factories
 from tests.seat.conftest import Sitting, sit
 from tests.seat.factories import NEW_KINDS, create_world
+from tests.support.statements import statements
 
 
 def _correct(db: Session, sitting: Sitting, question: int) -> int:
@@ -119,6 +124,68 @@ def test_a_standing_violation_gives_zero_and_f(
     assert result.exam_percent == 0
     assert result.letter == "F"
     assert result.final_percent is None
+
+
+def test_a_revoked_violation_does_not_count(
+    db: Session, settings: Settings, sitting: Sitting
+) -> None:
+    _answer(db, settings, sitting, 1, 1, _correct(db, sitting, 1))
+    proctor = factories.create_user(db, role=Role.PROCTOR)
+    db.add(
+        Violation(
+            attempt_id=sitting.attempt.id,
+            kind="gadget",
+            recorded_by_id=proctor.id,
+            revoked_at=sitting.start + timedelta(minutes=3),
+            revoked_by_id=proctor.id,
+        )
+    )
+    db.flush()
+    result = _finish(db, settings, sitting)
+    assert result.basis == ResultBasis.SCORED
+    assert result.exam_percent == Decimal("4.00")  # 1 of 25
+
+
+def test_without_midterm_marks_the_result_has_no_final_grade(
+    db: Session, settings: Settings, sitting: Sitting
+) -> None:
+    """Scored all the same, the final grade left to whoever enters the marks (R 4.12)."""
+    db.execute(delete(Enrolment).where(Enrolment.student_id == sitting.world.student.id))
+    _answer(db, settings, sitting, 1, 1, _correct(db, sitting, 1))
+    result = _finish(db, settings, sitting)
+    assert result.basis == ResultBasis.SCORED
+    assert result.exam_percent == Decimal("4.00")
+    assert (result.final_percent, result.letter, result.points) == (None, None, None)
+
+
+def test_the_finish_job_reads_the_attempt_once_and_never_back(
+    db: Session, settings: Settings, sitting: Sitting
+) -> None:
+    """Every finish of the finish minute is a job of the one writer, between the saves; on
+    PostgreSQL each statement is a round trip it waits through (docs/BENCHMARKS.md)."""
+    for q in range(1, 4):
+        _answer(db, settings, sitting, q, q, _correct(db, sitting, q))
+    db.flush()
+    user = sitting.world.student.user
+    with statements(db) as seen:
+        finish_attempt(
+            db,
+            settings,
+            claim=SessionClaim(user.id, password_fingerprint(user.password_hash)),
+            attempt_id=sitting.attempt.id,
+            seb=SebHeaders(url=""),
+            now=sitting.start + timedelta(minutes=20),
+        )
+    reads = [s for s in seen if s.startswith("SELECT")]
+    assert sum(" attempts" in s.split(" WHERE ")[0] for s in reads) == 1, seen
+    # The attempt with its checks; its update; the paper with its fractions, the answers, the
+    # disciplines with the marks and the violation; the result; the audit log's entry (and its
+    # tail, unless the transaction appended already, as here); the room's event (on SQLite its
+    # number first, then the event).
+    postgresql = db.get_bind().dialect.name == "postgresql"
+    assert len(seen) == (8 if postgresql else 9), seen
+    assert _result(db, sitting).exam_percent == Decimal("12.00")
+    assert sitting.attempt.state == AttemptState.SUBMITTED
 
 
 # -- the kinds beyond choice -----------------------------------------------------------------------
