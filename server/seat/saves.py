@@ -196,6 +196,14 @@ _INSERT_RESPONSE = insert(_responses).values(_RESPONSE_VALUES)
 # Each save's values arrive as a row of one JSON document; the room's counter is raised once
 # by the number of the run's events in the room, and the events are numbered in the run's
 # order. A run holds one save of an attempt, so each attempt is updated once.
+#
+# The planner cannot see the document's length and takes ``json_to_recordset`` for 100 rows:
+# against a table of one exam's attempts (a new database, the first exams of a term) it then
+# hash-joined over a sequential scan of ``attempts``, 2,000 rows read for a run of two, and
+# that generic plan stays for the connection's life (docs/BENCHMARKS.md). ``n`` is each row's
+# place in the run, within the range below by construction; the planner takes such a range of
+# a column it knows nothing of for a few rows, and then reaches each attempt and each room's
+# counter by its key, at any size of the tables.
 _STORE_SAVES = text(
     """
 WITH wanted AS (
@@ -204,6 +212,7 @@ WITH wanted AS (
         paper_question_id integer, seq integer, question integer, answer json,
         flagged boolean, answered_at timestamptz, received_at timestamptz,
         answered_delta integer)
+    WHERE w.n BETWEEN 0 AND 2147483647
 ),
 stored AS (
     INSERT INTO responses

@@ -35,7 +35,7 @@ from server.seat.errors import (
     UnknownQuestion,
     WindowReplaced,
 )
-from server.seat.saves import Save, SaveStatus, save_answer
+from server.seat.saves import _STORE_SAVES, Save, SaveStatus, save_answer
 from server.seat.seb import SebHeaders
 from server.seat.views import paper_view
 from tests.seat.conftest import Sitting, sit
@@ -499,3 +499,35 @@ def test_a_run_of_several_attempts_saves_is_stored_together_and_told_in_its_orde
         assert (seated.attempt.last_seq, seated.attempt.answered) == (1, 1)
         stored = current_answers(db, seated.attempt.id)[seated.attempt.paper[question - 1].id]
         assert stored.answer == [seated.options(question)[option]]
+
+
+def test_a_run_write_reaches_each_attempt_by_its_key(db: Session) -> None:
+    """PostgreSQL: the plan of the run write (``_STORE_SAVES``, the writes of every save in a
+    storm) looks each attempt up by its key in a table of an exam's 2,000 attempts, instead of
+    reading the whole table for a run of two saves (docs/BENCHMARKS.md). The connection plans
+    it once, generically, as every statement (``server.db.engine``)."""
+    if db.get_bind().dialect.name != "postgresql":
+        return  # SQLite writes each save in statements of its own, each by key
+    connection = db.connection()
+    # An exam's worth of attempts, as a new database holds at its first exam; a plan needs no
+    # students, exams or rooms behind them, so the foreign keys are not checked (this
+    # transaction only: it is rolled back).
+    connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    connection.exec_driver_sql(
+        "INSERT INTO attempts (exam_id, student_id, state, language, signed_in_at, deadline,"
+        " last_seq, answered) SELECT -1, -g, 'in_progress', 'en', now(), now(), 0, 0"
+        " FROM generate_series(1, 2000) AS g"
+    )
+    driver = connection.connection.driver_connection
+    statement = str(_STORE_SAVES.compile(dialect=db.get_bind().dialect))
+    driver.execute(
+        "PREPARE run_write(json) AS " + statement.replace("%(saves)s", "$1"), prepare=False
+    )
+    try:
+        plan = "\n".join(
+            row[0] for row in driver.execute("EXPLAIN EXECUTE run_write('[]')", prepare=False)
+        )
+    finally:
+        driver.execute("DEALLOCATE run_write", prepare=False)
+    assert "Index Scan using pk_attempts on attempts" in plan, plan
+    assert "Seq Scan on attempts" not in plan, plan
