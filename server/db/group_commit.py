@@ -38,9 +38,13 @@ for a save) join a group a few at a time (``heavy_allowance``). Every piece of a
 answered at its commit, so a save that lined up behind a hundred sign-ins waited for all of
 them: in the sign-in minute of 2,000 examinees the groups grew to 128 pieces and 350–550 ms,
 and the saves' p99 with them (docs/BENCHMARKS.md). The heavy pieces left over go first into
-the next groups, ahead of heavy pieces that arrive later. Taking pieces out of arrival order
-changes nothing a client can tell: none of them was answered yet, so any order is one they
-could have arrived in.
+the next groups, ahead of heavy pieces that arrive later. And the light pieces that wait
+commit first, in a group of their own, before the heavy pieces' group: four sign-ins are
+40 ms of the writer on PostgreSQL, and a save that rode in their group waited for them twice,
+for the group running when it came and for its own; now it waits for the one running. It
+costs a commit more each time both kinds wait. Taking pieces out of arrival order changes
+nothing a client can tell: none of them was answered yet, so any order is one they could have
+arrived in.
 """
 
 from __future__ import annotations
@@ -320,11 +324,13 @@ class GroupWriter:
                 arrived, stopping = take_group(self._line, MAX_GROUP, wait=not held)
             light = [pending for pending in arrived if not pending.heavy]
             held.extend(pending for pending in arrived if pending.heavy)
-            group = [held.popleft() for _ in range(heavy_allowance(len(held)))] + light
-            if group:
-                self._write(group)
-                if self._after_group is not None:
-                    self._after_group()
+            heavy = [held.popleft() for _ in range(heavy_allowance(len(held)))]
+            # The light pieces commit first, in a group of their own (module docstring).
+            for group in (light, heavy):
+                if group:
+                    self._write(group)
+                    if self._after_group is not None:
+                        self._after_group()
 
     def _write(self, group: list[Pending[Any]]) -> None:
         known: dict[int, BaseException] = {}
