@@ -12,6 +12,7 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from server.db import table_of, utcnow
+from server.db.group_commit import hold_to_commit
 from server.db.session import columns
 from server.models import AuditEntry, User
 
@@ -88,6 +89,12 @@ _TAIL = select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(
 _APPEND = insert(_audit)
 
 
+def _append(db: Session, entries: list[dict[str, Any]]) -> None:
+    if db.autoflush:
+        db.flush()  # as ``columns`` does: an actor added in this transaction is written first
+    db.connection().execute(_APPEND, entries)
+
+
 def record(
     db: Session,
     *,
@@ -118,7 +125,9 @@ def record(
         "prev_hash": prev_hash,
     }
     values["hash"] = entry_hash(**values)
-    columns(db, _APPEND, values)
+    # In the writer's group, written with the group's other entries just before its commit:
+    # nothing reads an entry back but the next one, which follows it through ``_APPENDED``.
+    hold_to_commit(db, _append, values)
     db.info[_APPENDED].append((db.get_transaction(), seq, values["hash"]))
     return AuditEntry(**values)
 

@@ -33,6 +33,10 @@ without savepoints. When a run's read or its writes fail, no one piece is to bla
 is rolled back and all of it runs again with savepoints, where each piece reads and writes
 for itself and a piece that fails fails alone.
 
+Rows that no piece reads back (the audit log's entries) may be held to the group's end
+(``hold_to_commit``) and written all in one statement before its commit; if that fails, the
+group runs again with savepoints, where each piece writes its own at once.
+
 Heavy pieces (a sign-in, an admission, a finish: milliseconds each, against a fraction of one
 for a save) join a group a few at a time (``heavy_allowance``). Every piece of a group is
 answered at its commit, so a save that lined up behind a hundred sign-ins waited for all of
@@ -113,6 +117,9 @@ class ReadAhead:
 WriteBehind = Callable[[Session, list[Any]], None]
 _READ_AHEAD = "read_ahead"  # ``Session.info``: what was read ahead for the run
 _WRITE_BEHIND = "write_behind"  # ``Session.info``: what the run's pieces left to write
+# ``Session.info``: what a group's pieces held to its commit (``hold_to_commit``), in order. A
+# list, so that a piece's own savepoint, rolled back, drops what it held (``savepoint``).
+_HELD = "held_to_commit"
 
 
 @dataclass
@@ -145,6 +152,27 @@ def write_behind(session: Session, write: WriteBehind, item: Any) -> None:
         write(session, [item])
         return
     session.info.setdefault(_WRITE_BEHIND, {}).setdefault(write, []).append(item)
+
+
+def hold_to_commit(session: Session, write: WriteBehind, item: Any) -> None:
+    """Leave ``item`` to ``write(session, items)``, called once for all that a group's pieces
+    held to it, after the last piece and before the commit: for rows no piece reads back, such
+    as the audit log's entries (a check-in appends two, and each was a round trip of its own on
+    PostgreSQL). Outside a group run without savepoints, ``write`` is called now."""
+    held: list[tuple[WriteBehind, Any]] | None = session.info.get(_HELD)
+    if held is None:
+        write(session, [item])
+        return
+    held.append((write, item))
+
+
+def write_held(session: Session) -> None:
+    """Write what the group's pieces held to its commit, each kind in one call, in order."""
+    by_write: dict[WriteBehind, list[Any]] = {}
+    for write, item in session.info.pop(_HELD, []):
+        by_write.setdefault(write, []).append(item)
+    for write, items in by_write.items():
+        write(session, items)
 
 
 def end_run(session: Session) -> None:
@@ -191,6 +219,14 @@ class _Runs:
     def end(self) -> None:
         try:
             end_run(self._session)
+        except Exception as error:
+            raise _run_failed(error) from error
+
+    def end_group(self) -> None:
+        """After the last piece: end the last run, write what the pieces held to the commit."""
+        self.end()
+        try:
+            write_held(self._session)
         except Exception as error:
             raise _run_failed(error) from error
 
@@ -368,6 +404,8 @@ class GroupWriter:
         outcomes: list[tuple[Any, BaseException | None]] = []
         session = self._open_session()
         runs = _Runs(session, group)
+        if together:
+            session.info[_HELD] = []
         try:
             for index, pending in enumerate(group):
                 if index in known:
@@ -388,7 +426,7 @@ class GroupWriter:
                     else:
                         outcomes.append((result, None))
             if together:
-                runs.end()
+                runs.end_group()
             session.commit()
         except _PieceFailed:
             _roll_back(session)
@@ -404,6 +442,7 @@ class GroupWriter:
         finally:
             session.info.pop(_READ_AHEAD, None)
             session.info.pop(_WRITE_BEHIND, None)
+            session.info.pop(_HELD, None)
             if self._close:
                 session.close()
         try:

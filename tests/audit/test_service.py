@@ -10,9 +10,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from server.audit.service import GENESIS_HASH, record, verify
+from server.db.group_commit import GroupWriter
 from server.db.session import savepoint
 from server.models import AuditEntry
 from tests.factories import create_user
+from tests.support.aio import run_on_own_thread
 from tests.support.statements import statements
 
 
@@ -143,4 +145,29 @@ def test_after_a_rollback_the_tail_is_read_again(db: Session) -> None:
         db.rollback()
         record(db, actor=None, action="b", subject="kept")
     assert len(_tail_reads(sent)) == 2
+    assert verify(db).ok
+
+
+def test_in_the_writer_s_group_the_entries_are_written_in_one_statement_before_its_commit(
+    db: Session,
+) -> None:
+    def appends_three(session: Session) -> list[AuditEntry]:
+        entries = [record(session, actor=None, action="a", subject=str(n)) for n in range(3)]
+        # Held to the group's end: the log does not have them yet.
+        assert session.query(AuditEntry).filter(AuditEntry.seq >= entries[0].seq).count() == 0
+        return entries
+
+    async def in_a_group(writer: GroupWriter) -> list[AuditEntry]:
+        return await writer.write(appends_three)
+
+    writer = GroupWriter(lambda: db, close=False)
+    writer.start()
+    try:
+        with statements(db) as sent:
+            entries = run_on_own_thread(in_a_group(writer))
+    finally:
+        writer.stop()
+    assert len([s for s in sent if s.startswith("INSERT INTO audit_log")]) == 1
+    stored = db.query(AuditEntry).filter(AuditEntry.seq >= entries[0].seq).order_by(AuditEntry.seq)
+    assert [(e.seq, e.hash) for e in stored] == [(e.seq, e.hash) for e in entries]
     assert verify(db).ok

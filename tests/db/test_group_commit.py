@@ -24,10 +24,11 @@ from server.db.group_commit import (
     GroupWriter,
     ReadAhead,
     heavy_allowance,
+    hold_to_commit,
     taken_ahead,
     write_behind,
 )
-from server.db.session import after_commit
+from server.db.session import after_commit, savepoint
 from tests.support.aio import run_on_own_thread
 
 
@@ -641,3 +642,76 @@ def test_a_run_s_failed_writes_blame_no_piece_and_the_group_runs_again_with_save
         "read 4",
         "read 5",
     ]
+
+
+class _Held:
+    """Marks held to the commit: what each call of the write got, and when."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+        self.pieces_run = 0
+
+    def write(self, session: Session, marks: list[int]) -> None:
+        self.calls.append([self.pieces_run, *marks])
+        for n in marks:
+            session.execute(text("INSERT INTO marks (n) VALUES (:n)"), {"n": n})
+
+    def piece(self, n: int, *, fail: bool = False) -> Callable[[Session], int]:
+        def work(session: Session) -> int:
+            self.pieces_run += 1
+            hold_to_commit(session, self.write, n)
+            if fail:
+                raise LookupError("refused after holding")
+            return n * 10
+
+        return work
+
+
+def test_rows_held_to_the_commit_are_written_in_one_call_after_the_group_s_last_piece(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    held = _Held()
+    assert _one_group(writer, [held.piece(n) for n in (1, 2, 3)]) == [10, 20, 30]
+    assert held.calls == [[3, 1, 2, 3]]  # after all three pieces had run
+    assert committed_marks(sqlite_engine) == [1, 2, 3]
+
+
+def test_what_a_failed_piece_held_is_not_written_and_the_others_write_their_own(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    held = _Held()
+    results = _one_group(writer, [held.piece(1), held.piece(2, fail=True), held.piece(3)])
+    assert results[0] == 10
+    assert isinstance(results[1], LookupError)
+    assert results[2] == 30
+    # The group without savepoints stopped at the failure and wrote nothing it held; run again
+    # (the failed piece not), each piece in a savepoint wrote its row at once.
+    assert held.calls == [[3, 1], [4, 3]]
+    assert committed_marks(sqlite_engine) == [1, 3]
+
+
+def test_what_a_piece_held_in_its_own_rolled_back_savepoint_is_dropped(
+    writer: GroupWriter, sqlite_engine: Engine
+) -> None:
+    held = _Held()
+
+    def tries_and_recovers(session: Session) -> int:
+        try:
+            with savepoint(session):
+                held.piece(2, fail=True)(session)
+        except LookupError:
+            pass
+        return held.piece(3)(session)
+
+    assert _one_group(writer, [held.piece(1), tries_and_recovers]) == [10, 30]
+    assert held.calls == [[3, 1, 3]]
+    assert committed_marks(sqlite_engine) == [1, 3]
+
+
+def test_outside_a_group_what_is_held_is_written_at_once(sqlite_engine: Engine) -> None:
+    held = _Held()
+    with Session(sqlite_engine) as session:
+        held.piece(1)(session)
+        assert held.calls == [[1, 1]]
+        session.commit()
+    assert committed_marks(sqlite_engine) == [1]
