@@ -29,6 +29,7 @@ from server.seat.errors import (
 )
 from tests import factories
 from tests.seat.factories import World, create_world
+from tests.support.statements import statements
 
 
 def _sign_in(db: Session, settings: Settings, world: World, *, seat: int = 0, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -229,3 +230,33 @@ def test_each_paper_is_drawn_with_a_generator_of_its_own_seeded_by_the_operating
     # A seeded generator, not SystemRandom (one system call for every number it draws).
     assert type(first) is random.Random
     assert [first.getrandbits(64) for _ in range(4)] != [second.getrandbits(64) for _ in range(4)]
+
+
+def test_the_account_its_student_and_its_attempt_are_one_read(
+    db: Session, settings: Settings
+) -> None:
+    world = create_world(db)
+    now = world.start - timedelta(minutes=5)
+    for _ in range(2):  # a new attempt, then the same student resuming it
+        checked = factories.checked_password(
+            db, settings, world.student.id_code, password=factories.PASSWORD, now=now
+        )
+        db.expire_all()  # nothing of the account left in the session to spare a read
+        with statements(db) as sent:
+            outcome = check_in(
+                db,
+                settings,
+                seat=world.seats[0],
+                checked=checked,
+                language=Language.RU,
+                address="10.0.0.1",
+                now=now,
+            )
+        assert outcome.attempt is not None
+        reads = [s for s in sent if s.startswith("SELECT") and " students" in s]
+        assert len(reads) == 1, reads
+        assert " users" in reads[0]
+        assert " attempts" in reads[0]
+        assert not [
+            s for s in sent if s.startswith("SELECT") and "FROM users" in s and s != reads[0]
+        ]
