@@ -90,9 +90,7 @@ _APPEND = insert(_audit)
 
 
 def _append(db: Session, entries: list[dict[str, Any]]) -> None:
-    if db.autoflush:
-        db.flush()  # as ``columns`` does: an actor added in this transaction is written first
-    db.connection().execute(_APPEND, entries)
+    columns(db, _APPEND, entries)
 
 
 def record(

@@ -233,7 +233,10 @@ class _Runs:
 
 def _run_failed(error: Exception) -> _PieceFailed:
     # Logged: the pieces run again, each alone, and the error would otherwise go unseen.
-    log.warning("a run's read-ahead or writes failed; its group runs again", exc_info=error)
+    log.warning(
+        "a run's read-ahead or writes, or a group's held writes, failed; its group runs again",
+        exc_info=error,
+    )
     return _PieceFailed(None, error)
 
 
@@ -454,7 +457,7 @@ class GroupWriter:
 
 class _PieceFailed(Exception):
     """A piece of a group run without savepoints failed (``index``; None: a run's read-ahead
-    or its writes, of several pieces): the group was rolled back."""
+    or its writes, or the group's held writes, of several pieces): the group was rolled back."""
 
     def __init__(self, index: int | None, error: BaseException) -> None:
         super().__init__(index, error)

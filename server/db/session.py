@@ -17,7 +17,7 @@ threads wait for that connection, and the server wedges (docs/BENCHMARKS.md). So
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVarTuple, overload
 
@@ -42,6 +42,10 @@ AfterCommit = Callable[[], None]
 Columns = TypeVarTuple("Columns")
 
 
+# Rows as a list: one executemany (the audit log's entries of a writer's group).
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
+
 # A statement that returns typed rows matches both signatures; the first, typed, wins.
 @overload
 def columns(  # type: ignore[overload-overlap]
@@ -53,12 +57,12 @@ def columns(  # type: ignore[overload-overlap]
 
 @overload
 def columns(
-    session: Session, statement: Executable, parameters: Mapping[str, Any] | None = None
+    session: Session, statement: Executable, parameters: Parameters | None = None
 ) -> CursorResult[Any]: ...
 
 
 def columns(
-    session: Session, statement: Executable, parameters: Mapping[str, Any] | None = None
+    session: Session, statement: Executable, parameters: Parameters | None = None
 ) -> CursorResult[Any]:
     """Run a Core statement of plain columns (no mapped entity), or one that returns none, on
     the session's connection, in its transaction, past the ORM's layer.
